@@ -1,0 +1,56 @@
+# Every target creates the environment it needs from the lock file (uv.lock), so a fresh clone
+# needs only python3 and network access to PyPI.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen --no-sync
+AS_OF ?= 2026-03-31
+OUT ?= out
+
+.PHONY: help env run test test-unit test-spec test-generative test-functional bench calibrate \
+        sample-data dictionary clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+.venv/.synced: pyproject.toml uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+env: .venv/.synced  ## create or update the virtual environment from uv.lock
+
+run: env  ## the nightly pipeline on sample_data/ with the embedded DuckDB, outputs under out/
+	$(RUN) npc-risk run --input sample_data/extract --output $(OUT) --as-of $(AS_OF)
+
+test: env  ## the whole test suite
+	$(RUN) pytest -q
+
+test-unit: env
+	$(RUN) pytest -q tests/unit
+
+test-spec: env
+	$(RUN) pytest -q tests/spec
+
+test-generative: env
+	$(RUN) pytest -q tests/generative
+
+test-functional: env
+	$(RUN) pytest -q tests/functional
+
+bench: env  ## time the pipeline on the 1M-person city against DuckDB's scan of the same files
+	$(RUN) python -m benchmarks.run
+
+calibrate: env  ## print the generated city's magnitudes beside the NHS reference targets
+	$(RUN) npc-risk calibrate --input sample_data
+
+sample-data: env  ## regenerate the committed sample city (about 5,000 people)
+	rm -rf sample_data
+	$(RUN) npc-risk generate --patients 5000 --seed 20260331 --as-of $(AS_OF) --output sample_data
+
+dictionary: env  ## regenerate schemas/data_dictionary.md from the pandera models
+	$(RUN) npc-risk dictionary --output schemas/data_dictionary.md
+
+clean:
+	rm -rf .venv out .pytest_cache .hypothesis

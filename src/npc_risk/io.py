@@ -1,0 +1,211 @@
+"""The IO layer: the only module that reads or writes patient rows.
+
+Everything else works on ibis expressions (set logic, run by the engine) or on aggregates. Files
+holding patient-level rows are written owner-only (0600 in 0700 folders), and each file is written
+to a temporary name first and renamed into place, so a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from npc_risk.errors import InputFileError, OutputError
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+SUPPORTED_SUFFIXES = (".parquet", ".csv")
+
+
+# --------------------------------------------------------------------------------------- engine
+def connect(
+    engine: str = "duckdb",
+    *,
+    memory_limit: str = "4GB",
+    threads: int | None = None,
+    temp_directory: Path | None = None,
+) -> ibis.BaseBackend:
+    """Open the ibis backend that runs the pipeline's set logic.
+
+    DuckDB is embedded and the default. A memory limit and a spill folder let large aggregations
+    spill to disk instead of failing (engine-notes.md: a 48.5M-group aggregation spilled 2 GB at
+    the same speed under a 1 GB limit).
+    """
+    if engine == "duckdb":
+        con = ibis.duckdb.connect()
+        raw = con.con
+        raw.execute(f"SET memory_limit = '{memory_limit}'")
+        raw.execute("SET preserve_insertion_order = false")
+        if threads:
+            raw.execute(f"SET threads = {int(threads)}")
+        if temp_directory is not None:
+            temp_directory.mkdir(parents=True, exist_ok=True)
+            raw.execute(f"SET temp_directory = '{temp_directory}'")
+        return con
+    if engine == "pyspark":  # optional extra: pip install npc-risk[spark]
+        from pyspark.sql import SparkSession  # noqa: PLC0415
+
+        session = SparkSession.builder.master("local[*]").appName("npc_risk").getOrCreate()
+        return ibis.pyspark.connect(session)
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+# ------------------------------------------------------------------------------------ extracts
+def extract_files(folder: Path) -> dict[str, Path]:
+    """Map table name -> file for an extract folder holding `<table>.parquet` or `<table>.csv`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileError(
+            f"{folder}: extract folder not found; pass --input with a folder holding "
+            "<table>.parquet or <table>.csv files"
+        )
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        name = path.stem
+        if name in found:
+            raise InputFileError(
+                f"{path}: table {name!r} is given twice ({found[name].name} and {path.name}); "
+                "keep one file per table"
+            )
+        found[name] = path
+    return found
+
+
+def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
+    """Register a CSV or Parquet file as a table whose columns are all strings.
+
+    Reading everything as text lets ingest quarantine a row with an unparseable value (with a
+    reason) instead of the reader failing the whole file. Raises InputFileError for a file that
+    cannot be read at all.
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            table = con.read_csv(str(path), table_name=f"raw_{name}", all_varchar=True, header=True)
+        else:
+            table = con.read_parquet(str(path), table_name=f"raw_{name}")
+            table = table.select(
+                **{c: table[c].cast("string") for c in table.columns}
+            )
+        table.count().execute()  # force a read so a corrupt file fails here, with its name
+    except InputFileError:
+        raise
+    except Exception as exc:  # the engine's own error types differ per backend and version
+        reason = type(exc).__name__
+        raise InputFileError(
+            f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({reason}); "
+            "check the file is complete and UTF-8 CSV with a header row, or valid Parquet"
+        ) from None
+    return table
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -------------------------------------------------------------------------------------- writing
+def private_dir(path: Path) -> Path:
+    """Create a folder (and parents) readable by the owner only."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def _owner_only(path: Path) -> None:
+    if path.is_dir():
+        os.chmod(path, PRIVATE_DIR_MODE)
+        for child in path.rglob("*"):
+            os.chmod(child, PRIVATE_DIR_MODE if child.is_dir() else PRIVATE_FILE_MODE)
+    else:
+        os.chmod(path, PRIVATE_FILE_MODE)
+
+
+def write_parquet(
+    data: ibis.Table | pa.Table,
+    path: Path,
+    *,
+    metadata: Mapping[str, str] | None = None,
+    partition_by: list[str] | None = None,
+) -> Path:
+    """Write patient rows to Parquet, owner-only, atomically (temporary name, then rename).
+
+    `data` is an ibis expression (run by its backend, streamed to the file) or an Arrow table.
+    `metadata` is stamped into the Parquet footer (run provenance). `partition_by` writes a
+    Hive-partitioned folder instead of one file.
+    """
+    path = Path(path)
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    if isinstance(data, ibis.Table):
+        arrow = data.to_pyarrow()
+    else:
+        arrow = data
+    if metadata:
+        merged = dict(arrow.schema.metadata or {})
+        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+        arrow = arrow.replace_schema_metadata(merged)
+    if partition_by:
+        pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
+    else:
+        pq.write_table(arrow, tmp, compression="zstd")
+    _owner_only(tmp)
+    if path.exists():
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    os.replace(tmp, path)
+    return path
+
+
+def write_text(text: str, path: Path, *, private: bool = False) -> Path:
+    """Write a small text file (report, manifest) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, PRIVATE_FILE_MODE if private else 0o644)
+    os.replace(tmp, path)
+    return path
+
+
+def publish_folder(staging: Path, final: Path) -> Path:
+    """Move a fully written staging folder into place in one rename.
+
+    A previous output at `final` is kept as `<final>.previous` until the rename succeeds, then
+    removed, so readers see either the old run or the new one, never a mixture.
+    """
+    staging, final = Path(staging), Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    backup = final.with_name(final.name + ".previous")
+    if backup.exists():
+        shutil.rmtree(backup)
+    try:
+        if final.exists():
+            os.replace(final, backup)
+        os.replace(staging, final)
+    except OSError as exc:
+        raise OutputError(
+            f"{final}: cannot publish the run ({exc.strerror}); check the output folder is "
+            "writable and on the same file system as its staging folder"
+        ) from None
+    if backup.exists():
+        shutil.rmtree(backup)
+    return final

@@ -155,10 +155,15 @@ def write_parquet(
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-    if isinstance(data, ibis.Table):
-        arrow = data.to_pyarrow()
-    else:
-        arrow = data
+    if isinstance(data, ibis.Table) and not metadata and not partition_by:
+        # Let the engine stream the rows to the file (DuckDB's COPY): no copy in Python memory.
+        data.to_parquet(tmp, compression="zstd")
+        _owner_only(tmp)
+        if path.exists():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        os.replace(tmp, path)
+        return path
+    arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
     if metadata:
         merged = dict(arrow.schema.metadata or {})
         merged.update({k.encode(): v.encode() for k, v in metadata.items()})

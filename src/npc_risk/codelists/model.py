@@ -1,0 +1,111 @@
+"""Data classes for code lists, the condition catalogue and value rules (all plain data).
+
+A `Codelist` is one CSV file (`code,term`) plus its manifest entry. A `Condition` is one row of a
+catalogue preset: which lists define it and the rule that turns matching events into a flag.
+Code-to-condition is many-to-many: a list may serve several conditions (e.g. the care-home list
+drives both the eFI "requirement for care" deficit and the `care_home` flag) and a condition may
+use GP (SNOMED CT), hospital (ICD-10) and medication (dm+d) lists at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = ("ltc", "efi_deficit", "flag")
+MATCH_RULES = ("exact", "prefix")
+
+
+@dataclass(frozen=True)
+class Codelist:
+    """One code list: `name` is the file stem, e.g. `ltc-heart-failure.snomedct`."""
+
+    name: str
+    concept: str
+    system: str  # snomedct | icd10 | dmd
+    source: str
+    version: str
+    match: str  # exact | prefix (prefix only meaningful for icd10)
+    sha256: str
+    codes: tuple[tuple[str, str], ...]  # (code, term)
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One catalogue row (see `data/codelists/catalogues/README.md` for the column meanings).
+
+    Rule, evaluated as of T (clinical-definitions.md §0: "ever" = on or before T, "last N days" =
+    (T - N days, T]):
+      dx = any `dx_lists` record ever, or in the last `dx_window_days` days; with
+           `dx_window_basis == "first"` the *first-ever* record must fall in the window (CMS cancer).
+      rx = at least `rx_min_count` issues from `rx_lists` in the last `rx_window_days` days.
+      value = any row of the value rules for this key satisfied (numeric_value on or before T).
+      flag = (dx AND rx) if combine == "and" else (dx OR rx OR value);
+      then, if `cancel_lists` is set, the flag holds only when its latest qualifying record is not
+      older than the latest cancelling record ("latest record wins"; a tie keeps the flag);
+      finally age at T must be >= `age_floor`.
+    """
+
+    key: str
+    label: str
+    kind: str
+    dx_lists: tuple[str, ...] = ()
+    dx_window_days: int | None = None
+    dx_window_basis: str = "any"
+    rx_lists: tuple[str, ...] = ()
+    rx_window_days: int = 365
+    rx_min_count: int = 1
+    combine: str = "or"
+    cancel_lists: tuple[str, ...] = ()
+    age_floor: int = 0
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """A numeric-value rule row (clinical-definitions.md §1.5): all given bounds must hold."""
+
+    key: str
+    list_name: str
+    sex: str | None = None
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CodelistSet:
+    """Every list, every catalogue preset and the value rules loaded from one folder."""
+
+    folder: str
+    lists: dict[str, Codelist]
+    catalogues: dict[str, tuple[Condition, ...]] = field(default_factory=dict)
+    value_rules: tuple[ValueRule, ...] = ()
+
+    def catalogue(self, preset: str) -> tuple[Condition, ...]:
+        from npc_risk.errors import CodelistError
+
+        if preset not in self.catalogues:
+            raise CodelistError(
+                f"catalogue preset {preset!r} not found in {self.folder}/catalogues "
+                f"(have: {', '.join(sorted(self.catalogues))}); pick one of those in [features] preset"
+            )
+        return self.catalogues[preset]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found by `check_codelists`: the file, how many rows, and how to fix it."""
+
+    file: str
+    message: str
+    rows: int = 0
+
+    def __str__(self) -> str:
+        rows = f" ({self.rows} rows)" if self.rows else ""
+        return f"{self.file}: {self.message}{rows}"

@@ -1,0 +1,143 @@
+"""`RiskConfig`: the `[risk]` section of the pipeline TOML, validated.
+
+Contract: `RiskConfig.from_mapping(d)` accepts exactly the field names below; an unknown key, a
+wrong type or an out-of-range value raises `ConfigError` naming the key and the allowed values.
+Defaults are the ones the model card was measured with, so an empty `[risk]` section is valid.
+
+Trap: `seed` fixes every random choice in training (inner calibration folds, early-stopping
+split, held-out practices). Two runs with the same config and the same frames give identical
+scores; changing the seed changes the model a little, and that is expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from npc_risk.errors import ConfigError
+
+METHODS = ("model", "rules")
+ESTIMATORS = ("hist_gradient_boosting", "logistic")
+CALIBRATIONS = ("sigmoid", "isotonic")
+
+# Identifiers, geography, free text and the opt-out flag are never predictors. Held as a constant
+# (not config) because using any of them would be a bug, not a modelling choice.
+NEVER_FEATURES = frozenset({
+    "patient_id", "nhs_number", "practice_code", "practice_name", "pcn_code", "pcn_name",
+    "lcp_name", "lsoa_code", "ltc_conditions", "type1_optout", "ndo", "date_of_birth",
+    "date_of_death", "neighbourhood", "label",
+})
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Settings for the 12-month emergency admission risk score.
+
+    method: "model" (calibrated scikit-learn model) or "rules" (transparent points table).
+    estimator: "hist_gradient_boosting" (default; measured closest to the oracle on synthetic
+        data) or "logistic" (L2-regularised logistic regression on standardised features).
+    exclude_features: extra feature columns to leave out. Ethnicity is excluded by default: it is
+        incompletely recorded in GP data and its use as a predictor of need is contested; the model
+        card still reports performance by ethnic group (fairness audit).
+    calibration: "sigmoid" keeps the model's ranking exactly (no ties), "isotonic" can fit a
+        non-logistic miscalibration but creates tied scores.
+    calibration_folds: folds of the inner cross-validation that fits the calibrator on
+        out-of-fold predictions (CalibratedClassifierCV, ensemble=False: one final model).
+    holdout_practice_fraction: 0 = off; else this share of practices (GroupShuffleSplit by
+        practice_code) is removed from training and is the only part of the evaluation frame used.
+    leakage_auroc: evaluation AUROC above this writes a leakage warning (clinical-definitions §6.3).
+    """
+
+    method: str = "model"
+    estimator: str = "hist_gradient_boosting"
+    seed: int = 20260331
+    exclude_features: tuple[str, ...] = ("ethnicity_group",)
+    calibration: str = "sigmoid"
+    calibration_folds: int = 3
+    holdout_practice_fraction: float = 0.0
+    learning_rate: float = 0.05
+    max_iter: int = 300
+    max_leaf_nodes: int = 15
+    min_samples_leaf: int = 100
+    l2_regularization: float = 1.0
+    early_stopping: bool = True
+    logistic_c: float = 1.0
+    top_fractions: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05)
+    leakage_auroc: float = 0.85
+    n_drivers: int = 3
+
+    def __post_init__(self) -> None:
+        _check_choice("method", self.method, METHODS)
+        _check_choice("estimator", self.estimator, ESTIMATORS)
+        _check_choice("calibration", self.calibration, CALIBRATIONS)
+        _check_range("calibration_folds", self.calibration_folds, 2, 10)
+        _check_range("holdout_practice_fraction", self.holdout_practice_fraction, 0.0, 0.5)
+        _check_range("learning_rate", self.learning_rate, 1e-4, 1.0)
+        _check_range("max_iter", self.max_iter, 1, 5000)
+        _check_range("max_leaf_nodes", self.max_leaf_nodes, 2, 255)
+        _check_range("min_samples_leaf", self.min_samples_leaf, 1, 100_000)
+        _check_range("l2_regularization", self.l2_regularization, 0.0, 1e6)
+        _check_range("logistic_c", self.logistic_c, 1e-6, 1e6)
+        _check_range("leakage_auroc", self.leakage_auroc, 0.5, 1.0)
+        _check_range("n_drivers", self.n_drivers, 1, 10)
+        if not self.top_fractions or any(not 0 < f <= 0.5 for f in self.top_fractions):
+            raise ConfigError(
+                f"[risk] top_fractions = {list(self.top_fractions)}: each must be in (0, 0.5], "
+                "e.g. [0.01, 0.02, 0.03, 0.05]"
+            )
+        bad = sorted(set(self.exclude_features) & {"age"})
+        if bad:  # age is the strongest non-utilisation predictor; removing it is almost surely a typo
+            raise ConfigError(f"[risk] exclude_features may not exclude {bad}")
+
+    @classmethod
+    def from_mapping(cls, d: Mapping[str, Any] | None) -> RiskConfig:
+        """Build from the parsed `[risk]` table; unknown keys and bad values raise ConfigError."""
+        d = dict(d or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"[risk] unknown key(s) {unknown}; allowed keys are {sorted(known)}"
+            )
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            default = getattr(cls, key)
+            kwargs[key] = _coerce(key, value, default)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists) for the model card and the manifest."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"[risk] {key} = {value!r}: expected true or false")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"[risk] {key} = {value!r}: expected a list")
+        return tuple(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"[risk] {key} = {value!r}: expected a whole number")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"[risk] {key} = {value!r}: expected a number")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"[risk] {key} = {value!r}: expected a string")
+    return value
+
+
+def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"[risk] {key} = {value!r}: expected one of {list(allowed)}")
+
+
+def _check_range(key: str, value: float, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ConfigError(f"[risk] {key} = {value!r}: expected a number in [{lo}, {hi}]")

@@ -1,0 +1,100 @@
+"""Packaged risk content (`npc_risk/data/risk/*.csv`), read with importlib.resources.
+
+Clinical content is data: the emergency admission method codes (the outcome definition), the
+rules-score points table and the plain-words driver templates. Each loader validates its file
+and raises `ConfigError` naming the file and the row problem; a custom file of the same shape can
+be passed instead of the packaged one.
+
+Trap: read CSVs with every column as string (`dtype=str, keep_default_na=False`). Admission method
+`21` would otherwise become an integer and `2A` a string, and the `isin` filter would silently
+drop half the codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+from npc_risk.errors import ConfigError
+
+DATA = files("npc_risk") / "data" / "risk"
+
+
+def read_text(name: str) -> str:
+    """Text of a packaged data file under `npc_risk/data/risk/`."""
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def sha256(name: str) -> str:
+    """sha256 of a packaged data file (for the model card and manifest)."""
+    return hashlib.sha256((DATA / name).read_bytes()).hexdigest()
+
+
+def read_csv(source: str | Path, *, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read a packaged file name or a path as all-string CSV and check its columns."""
+    # A Path is a user's file; a str names a packaged file (never looked up in the working folder).
+    text = source.read_text(encoding="utf-8") if isinstance(source, Path) else read_text(source)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"{source}: missing column(s) {missing}; expected {list(required)}")
+    return frame
+
+
+def emergency_admission_methods(source: str | Path = "emergency_admission_methods.csv") -> tuple[str, ...]:
+    """Admission method codes that count as an emergency admission (clinical-definitions §5.1).
+
+    {21, 22, 23, 24, 25, 2A, 2D, 28}; 2B (transfer) and 2C (birth at home) are deliberately absent.
+    """
+    frame = read_csv(source, required=("code", "term"))
+    codes = frame["code"].str.strip().str.upper()
+    bad = codes[~codes.str.fullmatch(r"[1-9][0-9A-Z]")]
+    if len(bad) or codes.duplicated().any() or codes.empty:
+        raise ConfigError(
+            f"{source}: {len(bad)} malformed and {int(codes.duplicated().sum())} duplicate admission "
+            "method code(s); each code is two characters like 21 or 2A, once each"
+        )
+    return tuple(codes)
+
+
+def points_table(source: str | Path = "rules_points.csv") -> pd.DataFrame:
+    """The rules-score points table, typed and checked (see `rules.rules_score` for the meaning)."""
+    raw = read_csv(source, required=("feature", "min", "max", "category", "points"))
+    table = pd.DataFrame({
+        "feature": raw["feature"].str.strip(),
+        "min": pd.to_numeric(raw["min"].replace("", None), errors="coerce"),
+        "max": pd.to_numeric(raw["max"].replace("", None), errors="coerce"),
+        "category": raw["category"].str.strip(),
+        "points": pd.to_numeric(raw["points"], errors="coerce"),
+    })
+    numeric = table["category"] == ""
+    problems = []
+    if table["points"].isna().any() or (table["points"] < 0).any():
+        problems.append("points must be whole numbers >= 0")
+    if table.loc[numeric, "min"].isna().any():
+        problems.append("numeric bands need a min (leave category empty)")
+    if (table.loc[~numeric, ["min", "max"]].notna().any(axis=None)):
+        problems.append("category rows must leave min and max empty")
+    for feature, band in table[numeric].groupby("feature", sort=True):
+        band = band.sort_values("min")
+        upper = band["max"].fillna(float("inf")).to_numpy()
+        lower = band["min"].to_numpy()
+        if (upper < lower).any() or (lower[1:] <= upper[:-1]).any():
+            problems.append(f"bands of {feature} overlap or run backwards")
+    if table[~numeric].duplicated(["feature", "category"]).any():
+        problems.append("a category is listed twice")
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))
+    return table.reset_index(drop=True)
+
+
+def driver_templates(source: str | Path = "driver_templates.csv") -> pd.DataFrame:
+    """Driver groups and their plain-words templates (see `drivers`)."""
+    table = read_csv(source, required=("group", "members", "count_column", "template", "template_one"))
+    if table["group"].duplicated().any() or (table["template"] == "").any():
+        raise ConfigError(f"{source}: each group must appear once and have a template")
+    return table

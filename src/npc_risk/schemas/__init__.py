@@ -1,0 +1,1 @@
+"""The canonical tables: pandera models (contract.py) and how ingest treats each (tables.py)."""

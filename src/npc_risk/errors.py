@@ -11,7 +11,7 @@ from __future__ import annotations
 class NpcRiskError(Exception):
     """Base class for errors caused by the user's inputs rather than by a bug."""
 
-    exit_code = 2
+    exit_code = 9  # 1 is Python's own for an uncaught bug; 2 is a command-line usage error
     kind = "error"
 
 

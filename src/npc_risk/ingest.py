@@ -30,7 +30,6 @@ import ibis.expr.types as ir
 from npc_risk import io
 from npc_risk.adapters import ADAPTERS
 from npc_risk.codes.icd10 import SEPARATORS, normalise_icd10_expr
-from npc_risk.codes.nhs_number import nhs_number_valid_expr
 from npc_risk.errors import InputFileError, SchemaError
 from npc_risk.schemas.tables import TABLES, TABLES_BY_NAME, TableSpec
 
@@ -38,10 +37,6 @@ log = logging.getLogger(__name__)
 
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+]*)?$"
 
-# Extra row rules that a column-level pandera check cannot express: (table, column) -> rule.
-CUSTOM_RULES: dict[tuple[str, str], tuple[Callable[[ir.StringValue], ir.BooleanValue], str]] = {
-    ("patients", "nhs_number"): (nhs_number_valid_expr, "invalid NHS number"),
-}
 
 
 @dataclass
@@ -148,9 +143,9 @@ def annotate(
     for name, col in columns.items():
         for check in col.checks:
             rules.append((typed[name].notnull() & _check_failed(typed[name], check), f"invalid {name}"))
-        if (spec.name, name) in CUSTOM_RULES:
-            is_valid, reason = CUSTOM_RULES[(spec.name, name)]
-            rules.append((typed[name].notnull() & ~is_valid(typed[name]), reason))
+        for extra in spec.extra_rules:
+            if extra.column == name:
+                rules.append((typed[name].notnull() & ~extra.is_valid(typed[name]), extra.reason))
     for rule in spec.order_rules:
         rules.append((typed[rule.later] < typed[rule.earlier], rule.reason))
     for name in spec.not_after_as_of:

@@ -7,10 +7,12 @@ holds only what a column-level model cannot say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandera.ibis as pa
 
+from npc_risk.codes.nhs_number import nhs_number_valid_expr
 from npc_risk.schemas import contract as c
 
 
@@ -34,6 +36,15 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class ExtraRule:
+    """A value rule a column-level pandera check cannot express (an ibis expression)."""
+
+    column: str
+    is_valid: Callable
+    reason: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     model: type[pa.DataFrameModel]
@@ -43,6 +54,7 @@ class TableSpec:
     not_after_as_of: tuple[str, ...] = ()
     order_rules: tuple[OrderRule, ...] = ()
     references: tuple[Reference, ...] = field(default=())
+    extra_rules: tuple[ExtraRule, ...] = ()
 
 
 _PATIENT = Reference("patient_id", "patients", "patient_id", "unknown patient_id")
@@ -53,6 +65,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("lsoa_deprivation", c.LsoaDeprivation, True, "reference", key="lsoa_code"),
     TableSpec(
         "patients", c.Patients, True, "gp", key="patient_id",
+        extra_rules=(ExtraRule("nhs_number", nhs_number_valid_expr, "invalid NHS number"),),
         not_after_as_of=("date_of_birth", "date_of_death"),
         order_rules=(OrderRule("date_of_birth", "date_of_death", "date of death before birth"),),
     ),

@@ -13,7 +13,8 @@ What is never a feature: identifiers, geography, free text, the opt-out flag
 Encoding:
 * numeric (int/float) columns as they are; missing values stay NaN (gradient boosting routes
   them; the logistic pipeline imputes the training median);
-* boolean columns as 0/1;
+* boolean columns as 0/1 (also object columns holding only True/False/None, which is how a
+  nullable Arrow boolean reaches pandas);
 * `efi_category` and `hfrs_category` as ordinal ranks (fit < mild < moderate < severe;
   low < intermediate < high) - their order carries the meaning;
 * other text columns (sex, ethnicity_group) one-hot over the training levels; an unseen level at
@@ -89,8 +90,9 @@ class FeatureSpec:
                 skipped += 1
             elif name in ORDINAL_LEVELS:
                 ordinal.append(name)
-            elif pd.api.types.is_bool_dtype(dtype):
-                boolean.append(name)
+            elif pd.api.types.is_bool_dtype(dtype) or (
+                    dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) == "boolean"):
+                boolean.append(name)  # object: a nullable flag arrived from Arrow as True/False/None
             elif pd.api.types.is_numeric_dtype(dtype):
                 numeric.append(name)
             elif pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
@@ -103,9 +105,9 @@ class FeatureSpec:
             raise ModelError("no usable feature columns in the training frame; check the feature step")
         x = spec.matrix(frame)
         ref = np.zeros(x.shape[1])
-        n_num = len(spec.numeric)
-        with np.errstate(all="ignore"):
-            ref[:n_num] = np.nan_to_num(np.nanmedian(x[:, :n_num], axis=0)) if n_num else ref[:0]
+        for j in range(len(spec.numeric)):  # median of observed values; 0 if none observed
+            col = x[:, j][~np.isnan(x[:, j])]
+            ref[j] = float(np.median(col)) if col.size else 0.0
         for j in range(len(spec.numeric) + len(spec.boolean), x.shape[1]):
             col = x[:, j]
             col = col[~np.isnan(col)]
@@ -130,8 +132,8 @@ class FeatureSpec:
         extra = len(set(frame.columns) - set(self.inputs))
         if extra:
             log.debug("feature frame has %d column(s) the model does not use", extra)
-        parts = [frame[c].astype("float64").to_numpy(na_value=np.nan) for c in self.numeric]
-        parts += [frame[c].astype("float64").to_numpy(na_value=np.nan) for c in self.boolean]
+        parts = [frame[c].to_numpy(dtype="float64", na_value=np.nan) for c in self.numeric]
+        parts += [frame[c].to_numpy(dtype="float64", na_value=np.nan) for c in self.boolean]
         for c in self.ordinal:
             levels = ORDINAL_LEVELS[c]
             values = frame[c].astype("string").str.strip().str.lower()

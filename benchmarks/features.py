@@ -1,0 +1,91 @@
+"""Benchmark: feature derivation vs a plain DuckDB scan of the same Parquet files.
+
+`bench_features(extract_dir)` expects `<table>.parquet` files named after the staged tables
+(docs/architecture.md; apcs_diagnoses included). It reports seconds and ratios, never patient
+values. Targets (issue): features <= 2x scan time; peak RSS < 4 GB at 1M people. Absolute times
+vary up to 2x on shared machines (engine-notes.md): quote ratios from one run.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from npc_risk.codelists import load_codelists, load_hfrs_weights
+from npc_risk.features import FeatureConfig, derive_features
+from npc_risk.features.tables import STAGED_SCHEMAS
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _files(extract_dir: Path) -> dict[str, Path]:
+    return {n: extract_dir / f"{n}.parquet" for n in STAGED_SCHEMAS if (extract_dir / f"{n}.parquet").exists()}
+
+
+def bench_features(extract_dir: Path, as_of: date | None = None) -> dict:
+    extract_dir = Path(extract_dir)
+    files = _files(extract_dir)
+    as_of = as_of or date(2026, 3, 31)
+    # 1. scan only: read every column of every input file once
+    con = duckdb.connect()
+    t0 = time.perf_counter()
+    for path in files.values():
+        cols = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+        aggs = ", ".join(f'count("{c[0]}")' for c in cols)
+        con.sql(f"SELECT {aggs} FROM read_parquet('{path}')").fetchall()
+    scan_s = time.perf_counter() - t0
+    # 2. features: person + evidence + unmatched, materialised to Arrow
+    ib = ibis.duckdb.connect()
+    tables = {}
+    for n, p in files.items():
+        t = ib.read_parquet(p, table_name=n)
+        tables[n] = t.cast({c: typ for c, typ in STAGED_SCHEMAS[n].items() if c in t.columns})
+    cs = load_codelists()
+    t0 = time.perf_counter()
+    r = derive_features(tables, as_of=as_of, codelists=cs, config=FeatureConfig())
+    person = r.person.to_pyarrow()
+    evidence_rows = r.evidence.count().to_pyarrow().as_py()
+    r.unmatched.to_pyarrow()
+    features_s = time.perf_counter() - t0
+    out = {"people": person.num_rows, "evidence_rows": evidence_rows, "scan_s": round(scan_s, 3),
+           "features_s": round(features_s, 3), "features_to_scan": round(features_s / scan_s, 2)}
+    # 3. HFRS alone: ours vs comorbidipy vs plain pandas, same window-restricted codes
+    if "apcs_diagnoses" in files:
+        diag = con.sql(f"SELECT patient_id, icd10_code FROM read_parquet('{files['apcs_diagnoses']}') "
+                       f"WHERE admission_date BETWEEN DATE '{as_of}' - INTERVAL 730 DAY AND DATE '{as_of}'"
+                       ).to_arrow_table().to_pandas()
+        t0 = time.perf_counter()
+        from npc_risk.features.hfrs import hfrs_categories, hfrs_per_person
+        hfrs_per_person(hfrs_categories(tables["apcs_diagnoses"], load_hfrs_weights(), as_of)).to_pyarrow()
+        ours = time.perf_counter() - t0
+        weights = {k: v / 10 for k, v in load_hfrs_weights().items()}
+        t0 = time.perf_counter()
+        d = diag.assign(cat=diag.icd10_code.str[:3]).drop_duplicates(["patient_id", "cat"])
+        d.assign(points=d.cat.map(weights).fillna(0)).groupby("patient_id").points.sum()
+        pandas_s = time.perf_counter() - t0
+        out.update(hfrs_ibis_s=round(ours, 3), hfrs_pandas_s=round(pandas_s, 3),
+                   hfrs_pandas_to_ibis=round(pandas_s / ours, 2))
+        try:
+            import pandas.core.common
+            import pandas.errors
+            pandas.core.common.SettingWithCopyWarning = getattr(
+                pandas.errors, "SettingWithCopyWarning", type("SettingWithCopyWarning", (Warning,), {}))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from comorbidipy import hfrs
+                t0 = time.perf_counter()
+                hfrs(diag.rename(columns={"icd10_code": "code"}), id="patient_id", code="code")
+            cm = time.perf_counter() - t0
+            out.update(hfrs_comorbidipy_s=round(cm, 3), hfrs_comorbidipy_to_ibis=round(cm / ours, 2))
+        except ImportError:  # comorbidipy is a dev dependency
+            out["hfrs_comorbidipy_s"] = None
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return out

@@ -1,0 +1,334 @@
+"""Cohort selection: who is eligible, who is excluded and why, and the top of each neighbourhood.
+
+Contract (clinical-definitions.md §7):
+
+* **Population**: the `scored` table, one row per person registered and alive on the as-of date.
+* **Eligible** = `age >= min_age` and at least one of three routes:
+  `ltc_count >= min_ltc_count` (3) | `efi_deficits >= frailty_min_deficits` (9) **and**
+  `age >= frailty_min_age` (65) | `hfrs_score > hfrs_high_threshold` (15, strict, as the paper).
+  A 64-year-old with 10 deficits is not eligible by frailty. A missing value never makes anyone
+  eligible.
+* **Exclusion reason** (eligible people only; null for everyone else): the first of
+  `EXCLUSION_ORDER` that applies and is switched on: palliative_care, care_home, type1_optout, then
+  `no_risk_score` (always on: a person without a score cannot be ranked, and is counted rather than
+  dropped silently). The order is fixed so each person is counted under exactly one reason and the
+  reason counts add up to `excluded`.
+* **neighbourhood_rank** (1-based; null unless eligible and not excluded) orders the candidates of
+  each neighbourhood by the stable key `risk_score desc, efi_deficits desc, ltc_count desc,
+  patient_id asc`. The key is total (patient_id is unique), so reruns give the identical cohort
+  and DuckDB and Spark agree.
+* **in_cohort** = `neighbourhood_rank <= cohort_target`, where `cohort_target` =
+  round-half-up(cohort_fraction x denominator) and the denominator is the neighbourhood's
+  registered population ("all") or its people aged 18+ ("adults").
+
+Traps:
+* ibis `rank()` / `row_number()` are 0-based (engine-notes.md); we add 1.
+* `round()` on a float product is not safe for the half-up rule: 0.025 is not exact in binary. The
+  target is computed in integer parts per million: (denominator x ppm + 500,000) // 1,000,000, so
+  2.5 % of 1,020 is exactly 25.5 -> 26 and of 1,010 is 25.25 -> 25.
+* The neighbourhood key is the PCN *code*, LCP name or practice code; a person whose practice
+  has no mapping is put in the `unmapped` neighbourhood, never dropped.
+* Change since the previous run matches on (patient_id, neighbourhood): someone whose practice
+  moved to another neighbourhood has "left" the old one and "entered" the new one. People in
+  neighbourhoods that no longer exist are not reported. If the neighbourhood level changed
+  between runs the change counts are meaningless (all entered / all left).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from npc_risk.errors import ConfigError, SchemaError
+
+# level -> (key column, display-name column)
+NEIGHBOURHOOD_LEVELS: dict[str, tuple[str, str]] = {
+    "pcn": ("pcn_code", "pcn_name"),
+    "lcp": ("lcp_name", "lcp_name"),
+    "practice": ("practice_code", "practice_code"),
+}
+DENOMINATORS = ("all", "adults")
+ADULT_AGE = 18
+UNMAPPED = "unmapped"
+# Switchable exclusions in the order they are applied; `no_risk_score` is always applied last.
+EXCLUSION_ORDER = ("palliative_care", "care_home", "type1_optout")
+NO_RISK_SCORE = "no_risk_score"
+EXCLUSION_REASONS = (*EXCLUSION_ORDER, NO_RISK_SCORE)
+PPM = 1_000_000
+
+REQUIRED_COLUMNS = (
+    "patient_id", "nhs_number", "practice_code", "pcn_code", "pcn_name", "lcp_name", "age",
+    "ltc_count", "ltc_conditions", "efi_deficits", "efi_category", "hfrs_score",
+    "palliative_care", "care_home", "type1_optout", "risk_score", "drivers",
+)
+COHORT_COLUMNS = (
+    "neighbourhood", "nhs_number", "patient_id", "practice_code", "neighbourhood_rank",
+    "risk_score", "drivers", "ltc_conditions", "efi_category",
+)
+
+
+@dataclass(frozen=True)
+class CohortConfig:
+    """The `[cohort]` section of the pipeline TOML.
+
+    neighbourhood: "pcn" (default), "lcp" or "practice": the unit the cohort is ranked within.
+    cohort_fraction: share of the neighbourhood denominator to select, 0.005-0.10 (default 2.5 %,
+        within the 2-3 % target of clinical-definitions §7.2).
+    denominator: "all" registered people, or "adults" (18+, as the 2014-17 enhanced service).
+    min_age: nobody younger is eligible (default 18).
+    min_ltc_count, frailty_min_deficits + frailty_min_age, hfrs_high_threshold: the three
+        eligibility routes (any one suffices).
+    exclude_palliative_care, exclude_care_home, exclude_type1_optout: exclusions, each on by
+        default (the type 1 opt-out default is for case-finding lists).
+
+    The TOML may also nest the last two groups: `[cohort.eligibility]` (min_ltc_count, ...) and
+    `[cohort.exclusions]` with keys palliative_care, care_home, type1_optout.
+    """
+
+    neighbourhood: str = "pcn"
+    cohort_fraction: float = 0.025
+    denominator: str = "all"
+    min_age: int = 18
+    min_ltc_count: int = 3
+    frailty_min_deficits: int = 9
+    frailty_min_age: int = 65
+    hfrs_high_threshold: float = 15.0
+    exclude_palliative_care: bool = True
+    exclude_care_home: bool = True
+    exclude_type1_optout: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice("neighbourhood", self.neighbourhood, tuple(NEIGHBOURHOOD_LEVELS))
+        _check_choice("denominator", self.denominator, DENOMINATORS)
+        _check_range("cohort_fraction", self.cohort_fraction, 0.005, 0.10, "0.025 (2.5 %)")
+        _check_range("min_age", self.min_age, 0, 120, "18")
+        _check_range("min_ltc_count", self.min_ltc_count, 1, 50, "3")
+        _check_range("frailty_min_deficits", self.frailty_min_deficits, 1, 36, "9")
+        _check_range("frailty_min_age", self.frailty_min_age, 0, 120, "65")
+        _check_range("hfrs_high_threshold", self.hfrs_high_threshold, 0.0, 200.0, "15")
+
+    @classmethod
+    def from_mapping(cls, d: Mapping[str, Any] | None) -> CohortConfig:
+        """Build from the parsed `[cohort]` table; unknown keys and bad values raise ConfigError."""
+        flat: dict[str, Any] = {}
+        for key, value in dict(d or {}).items():
+            if key == "eligibility" and isinstance(value, Mapping):
+                flat.update(value)
+            elif key == "exclusions" and isinstance(value, Mapping):
+                flat.update({f"exclude_{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(flat) - known)
+        if unknown:
+            raise ConfigError(
+                f"[cohort] unknown key(s) {unknown}; allowed keys are {sorted(known)} "
+                "(exclusions may also be given as [cohort.exclusions] palliative_care/care_home/"
+                "type1_optout); fix the spelling or remove the key"
+            )
+        return cls(**{k: _coerce(k, v, getattr(cls, k)) for k, v in flat.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict for the manifest."""
+        return asdict(self)
+
+    @property
+    def exclusions(self) -> tuple[str, ...]:
+        """The switched-on exclusions, in `EXCLUSION_ORDER`."""
+        return tuple(r for r in EXCLUSION_ORDER if getattr(self, f"exclude_{r}"))
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"[cohort] {key} = {value!r}: expected true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(
+                f"[cohort] {key} = {value!r}: expected a whole number, e.g. {default}"
+            )
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"[cohort] {key} = {value!r}: expected a number, e.g. {default}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"[cohort] {key} = {value!r}: expected a string, e.g. {default!r}")
+    return value
+
+
+def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"[cohort] {key} = {value!r}: allowed values are {list(allowed)}; "
+            f"set {key} = {allowed[0]!r} for the default"
+        )
+
+
+def _check_range(key: str, value: Any, lo: float, hi: float, example: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ConfigError(
+            f"[cohort] {key} = {value!r}: allowed range is {lo}-{hi}; set e.g. {key} = {example}"
+        )
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """What `select_cohort` returns (all lazy ibis expressions on the input's backend).
+
+    patients: the scored table plus neighbourhood, neighbourhood_name, eligible_ltc,
+        eligible_frailty, eligible_hfrs, eligible, exclusion_reason, cohort_denominator,
+        cohort_target, neighbourhood_rank (int64, 1-based, null if not a candidate), in_cohort.
+    cohort: the care coordinators' list (`COHORT_COLUMNS`), people with in_cohort only.
+    report: one row per neighbourhood (unsuppressed; see `neighbourhood_report`).
+    """
+
+    patients: ir.Table
+    cohort: ir.Table
+    report: ir.Table
+    config: CohortConfig
+
+
+def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
+    """Number of rows where `cond` is true (null counts as false)."""
+    return cond.fill_null(False).cast("int64").sum()
+
+
+def tie_break_order(t: ir.Table) -> list[ir.Value]:
+    """The stable ranking key: risk desc, eFI deficits desc, LTC count desc, patient_id asc.
+
+    Missing deficits/LTC counts sort as 0 so that null placement (which differs between DuckDB
+    and Spark) never decides a rank.
+    """
+    return [
+        t.risk_score.desc(),
+        t.efi_deficits.fill_null(0).desc(),
+        t.ltc_count.fill_null(0).desc(),
+        t.patient_id.asc(),
+    ]
+
+
+def fraction_target(count: ir.IntegerValue, fraction: float) -> ir.IntegerValue:
+    """round-half-up(fraction x count) in exact integer arithmetic (see module trap)."""
+    ppm = round(fraction * PPM)
+    return ((count.cast("int64") * ppm + PPM // 2) // PPM).cast("int64")
+
+
+def select_cohort(
+    scored: ir.Table,
+    *,
+    config: CohortConfig,
+    previous_patients: ir.Table | None = None,
+) -> CohortResult:
+    """Flag eligibility and exclusions, rank within neighbourhood and select the cohort.
+
+    `previous_patients` (patient_id, neighbourhood, in_cohort; e.g. from
+    `publish.previous_run`) must live on the same backend as `scored`; when given, the report
+    carries entered/left/stayed counts.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in scored.columns]
+    if missing:
+        raise SchemaError(
+            f"scored table lacks column(s) {missing} needed for cohort selection; "
+            "run features and the risk score first"
+        )
+    key_col, name_col = NEIGHBOURHOOD_LEVELS[config.neighbourhood]
+    t = scored.mutate(
+        neighbourhood=ibis.coalesce(scored[key_col].cast("string"), ibis.literal(UNMAPPED)),
+        neighbourhood_name=ibis.coalesce(scored[name_col].cast("string"), ibis.literal(UNMAPPED)),
+        eligible_ltc=(scored.ltc_count >= config.min_ltc_count).fill_null(False),
+        eligible_frailty=(
+            (scored.efi_deficits >= config.frailty_min_deficits)
+            & (scored.age >= config.frailty_min_age)
+        ).fill_null(False),
+        eligible_hfrs=(scored.hfrs_score > config.hfrs_high_threshold).fill_null(False),
+    )
+    t = t.mutate(
+        eligible=(
+            (t.age >= config.min_age) & (t.eligible_ltc | t.eligible_frailty | t.eligible_hfrs)
+        ).fill_null(False)
+    )
+    branches = [(t.eligible & t[r].fill_null(False), r) for r in config.exclusions]
+    branches.append((t.eligible & t.risk_score.isnull(), NO_RISK_SCORE))
+    t = t.mutate(exclusion_reason=ibis.cases(*branches, else_=ibis.null("string")))
+
+    by_hood = ibis.window(group_by=t.neighbourhood)
+    denominator = (
+        t.patient_id.count() if config.denominator == "all" else _count(t.age >= ADULT_AGE)
+    )
+    t = t.mutate(
+        _candidate=t.eligible & t.exclusion_reason.isnull(),
+        cohort_denominator=denominator.over(by_hood).cast("int64"),
+    )
+    t = t.mutate(cohort_target=fraction_target(t.cohort_denominator, config.cohort_fraction))
+    ranked = ibis.window(group_by=[t.neighbourhood, t._candidate], order_by=tie_break_order(t))
+    t = t.mutate(
+        neighbourhood_rank=ibis.ifelse(
+            t._candidate, (ibis.row_number().over(ranked) + 1).cast("int64"), ibis.null("int64")
+        )
+    )
+    t = t.mutate(
+        in_cohort=(t.neighbourhood_rank.notnull() & (t.neighbourhood_rank <= t.cohort_target))
+        .fill_null(False)
+    ).drop("_candidate")
+
+    cohort = t.filter(t.in_cohort).select(*COHORT_COLUMNS)
+    report = neighbourhood_report(t, previous_patients=previous_patients)
+    return CohortResult(patients=t, cohort=cohort, report=report, config=config)
+
+
+def neighbourhood_report(
+    patients: ir.Table, *, previous_patients: ir.Table | None = None
+) -> ir.Table:
+    """Per neighbourhood: population, denominator, target, eligible (and by route), excluded by
+    reason, selected, and entered/left/stayed/previous_selected (null when there is no previous
+    run). Unsuppressed counts: publish through `datapack`, print through `publish.summary_table`.
+    """
+    p = patients
+    counts = p.group_by("neighbourhood").aggregate(
+        neighbourhood_name=p.neighbourhood_name.min(),
+        population=p.patient_id.count().cast("int64"),
+        denominator=p.cohort_denominator.max(),
+        cohort_target=p.cohort_target.max(),
+        eligible=_count(p.eligible),
+        eligible_ltc=_count(p.eligible & p.eligible_ltc),
+        eligible_frailty=_count(p.eligible & p.eligible_frailty),
+        eligible_hfrs=_count(p.eligible & p.eligible_hfrs),
+        excluded=_count(p.exclusion_reason.notnull()),
+        **{f"excluded_{r}": _count(p.exclusion_reason == r) for r in EXCLUSION_REASONS},
+        selected=_count(p.in_cohort),
+    )
+    change_cols = ("entered", "left", "stayed", "previous_selected")
+    if previous_patients is None:
+        return counts.mutate(**{c: ibis.null("int64") for c in change_cols}).order_by(
+            "neighbourhood"
+        )
+    now = p.filter(p.in_cohort).select("patient_id", "neighbourhood", now=ibis.literal(1),
+                                       before=ibis.literal(0))
+    prev = previous_patients
+    before = prev.filter(prev.in_cohort.fill_null(False)).select(
+        patient_id=prev.patient_id.cast("string"),
+        neighbourhood=prev.neighbourhood.cast("string"),
+        now=ibis.literal(0),
+        before=ibis.literal(1),
+    )
+    both = now.union(before)
+    person = both.group_by(["neighbourhood", "patient_id"]).aggregate(
+        now=both.now.max(), before=both.before.max()
+    )
+    changes = person.group_by("neighbourhood").aggregate(
+        entered=_count((person.now == 1) & (person.before == 0)),
+        left=_count((person.now == 0) & (person.before == 1)),
+        stayed=_count((person.now == 1) & (person.before == 1)),
+        previous_selected=_count(person.before == 1),
+    )
+    joined = counts.left_join(changes, "neighbourhood")
+    joined = joined.select(
+        *counts.columns, **{c: joined[c].fill_null(0).cast("int64") for c in change_cols}
+    )
+    return joined.order_by("neighbourhood")

@@ -1,0 +1,145 @@
+"""`derive_features`: the feature table, the evidence table and unmatched-code counts.
+
+Everything is an ibis expression evaluated as of `as_of` (never today); nothing is executed here,
+so the same expressions run on DuckDB or Spark. Contract and column list: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+
+from npc_risk.codelists.model import CodelistSet
+from npc_risk.codelists.weights import load_hfrs_weights
+from npc_risk.features import conditions as cond
+from npc_risk.features.config import FeatureConfig
+from npc_risk.features.events import code_map, event_hits, unmatched_counts
+from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_person
+from npc_risk.features.population import population
+from npc_risk.features.tables import complete_tables
+from npc_risk.features.utilisation import UTILISATION_COLUMNS, utilisation
+
+EFI_DEFICITS = 36  # clinical-definitions.md §1.1: eFI = deficits / 36
+
+
+@dataclass(frozen=True)
+class FeatureResult:
+    """person: one row per person in the population; evidence: long audit table
+    (patient_id, feature, code, first_date, last_date, source); unmatched: per source table,
+    events on or before T and how many matched no list (counts only, never codes)."""
+
+    person: ibis.Table
+    evidence: ibis.Table
+    unmatched: ibis.Table
+    ltc_columns: tuple[str, ...]
+    efi_columns: tuple[str, ...]
+
+
+def efi_category(deficits: ibis.Value) -> ibis.Value:
+    """Integer thresholds (clinical-definitions.md §1.2): fit 0-4, mild 5-8, moderate 9-12,
+    severe >= 13. Never compare the float score (4/36 vs 0.12 edge traps)."""
+    return ibis.cases((deficits <= 4, "fit"), (deficits <= 8, "mild"), (deficits <= 12, "moderate"),
+                      else_="severe")
+
+
+def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists: CodelistSet,
+                    config: FeatureConfig) -> FeatureResult:
+    tables = complete_tables(tables)
+    ltc = list(codelists.catalogue(config.preset))
+    efi = list(codelists.catalogue("efi"))
+    flags = list(codelists.catalogue("flags"))
+    coded = [c for c in ltc + efi + flags if c.dx_lists or c.rx_lists]
+    names = {n for c in coded for n in c.dx_lists + c.rx_lists + c.cancel_lists}
+    names |= {r.list_name for r in codelists.value_rules}
+    cmap = code_map(codelists, names)
+    lengths = sorted({len(code) for n in names if codelists.lists[n].system == "icd10"
+                      for code, _ in codelists.lists[n].codes})
+    weights = load_hfrs_weights()
+
+    pop = population(tables, as_of)
+    hits = event_hits(tables, cmap, as_of, lengths)
+    hits = hits.semi_join(pop.select("patient_id"), "patient_id")
+    roles, params = cond.roles_and_params(coded, codelists)
+    vrules = cond.value_rules_table(codelists, coded)
+    rh = cond.role_hits(hits, roles, vrules, pop)
+    long = cond.condition_flags(rh, params, pop)
+
+    # eFI deficit 26, polypharmacy: >= 5 distinct dm+d codes issued in (T-365d, T] (§1.3).
+    # Trap: distinct dm+d codes, not ingredients (no VTM map yet): a brand/strength switch can
+    # add one; documented in the report.
+    t = ibis.date(as_of)
+    med = tables["medications"]
+    med = med.filter((med.date <= t) & (t.delta(med.date, unit="day") < 365))
+    med = med.semi_join(pop.select("patient_id"), "patient_id")
+    poly = med.group_by("patient_id").aggregate(_n=med.dmd_code.nunique())
+    poly = poly.filter(poly._n >= config.polypharmacy_min).select(
+        "patient_id", col=ibis.literal("efi_polypharmacy"))
+    long = ibis.union(long, poly)
+
+    ltc_cols = [cond.column_name(c) for c in ltc]
+    efi_cols = [cond.column_name(c) for c in efi]
+    flag_cols = [cond.column_name(c) for c in flags]
+    person = cond.wide_flags(pop, long, ltc_cols + efi_cols + flag_cols)
+
+    cats = hfrs_categories(tables["apcs_diagnoses"], weights, as_of, config.hfrs_window_days)
+    cats = cats.semi_join(pop.select("patient_id"), "patient_id")
+    person = person.left_join(hfrs_per_person(cats), "patient_id").drop("patient_id_right")
+    for u in utilisation(tables, as_of):
+        person = person.left_join(u, "patient_id").drop("patient_id_right")
+
+    opt = tables["opt_outs"].filter(ibis._.opt_out_type == "type1").select("patient_id").distinct()
+    opt = opt.mutate(_t1=ibis.literal(True))
+    person = person.left_join(opt, "patient_id").drop("patient_id_right")
+
+    n = sum((person[c].cast("int64") for c in efi_cols), ibis.literal(0, "int64"))
+    in_range = person.age >= config.efi_min_age
+    score = (n.cast("float64") / EFI_DEFICITS)
+    category = efi_category(n)
+    if config.efi_below_min_age == "null":
+        score = in_range.ifelse(score, ibis.null("float64"))
+        category = in_range.ifelse(category, ibis.null("string"))
+    person = person.mutate(
+        ltc_count=sum((person[c].cast("int64") for c in ltc_cols), ibis.literal(0, "int64")),
+        ltc_conditions=_joined_keys(person, ltc_cols),
+        efi_deficits=n, efi_score=score, efi_category=category, efi_in_age_range=in_range,
+        **hfrs_columns(person.hfrs_tenths),
+        **{c: person[c].fill_null(0).cast("int64") for c in UTILISATION_COLUMNS},
+        type1_optout=person.type1_optout | person._t1.fill_null(False),
+    )
+    lead = ["patient_id", "practice_code", "pcn_code", "pcn_name", "lcp_name", "age", "sex",
+            "ethnicity_group", "lsoa_code", "imd_decile"]
+    tail = ["ltc_count", "ltc_conditions", *efi_cols, "efi_deficits", "efi_score", "efi_category",
+            "efi_in_age_range", "hfrs_score", "hfrs_category", *UTILISATION_COLUMNS,
+            "palliative_care", "care_home", "type1_optout"]
+    extra = [c for c in flag_cols if c not in tail]
+    person = person.select(*lead, *ltc_cols, *tail, *extra)
+
+    ev = cond.evidence(rh, long)
+    pm = med.semi_join(poly, "patient_id")
+    poly_ev = pm.group_by(["patient_id", "dmd_code"]).aggregate(
+        first_date=pm.date.min(), last_date=pm.date.max())
+    poly_ev = poly_ev.select("patient_id", feature=ibis.literal("efi_polypharmacy"),
+                             code="dmd_code", source=ibis.literal("medications"),
+                             first_date="first_date", last_date="last_date")
+    hf_ev = cats.select("patient_id", feature="hfrs_" + cats.icd10_code3, code="icd10_code3",
+                        source=ibis.literal("apcs"), first_date="first_date", last_date="last_date")
+    cols = ["patient_id", "feature", "code", "first_date", "last_date", "source"]
+    evidence = ibis.union(ev.select(*cols), poly_ev.select(*cols), hf_ev.select(*cols))
+    unmatched = unmatched_counts(tables, cmap, as_of, sorted(weights), lengths)
+    return FeatureResult(person=person, evidence=evidence, unmatched=unmatched,
+                         ltc_columns=tuple(ltc_cols), efi_columns=tuple(efi_cols))
+
+
+def _joined_keys(t: ibis.Table, cols: list[str]) -> ibis.Value:
+    """`;`-joined sorted condition keys (without the `ltc_` prefix), '' when none."""
+    keys = sorted(cols, key=lambda c: c[len("ltc_"):])
+    parts = [t[c].ifelse(ibis.literal(c[len("ltc_"):] + ";"), ibis.literal("")) for c in keys]
+    if not parts:
+        return ibis.literal("")
+    s = parts[0]
+    for p in parts[1:]:
+        s = s + p
+    return s.rstrip(";") if False else s.re_replace(";$", "")

@@ -1,0 +1,102 @@
+"""Match events to code lists with one join per source (no per-condition scans).
+
+`code_map` is a small table (list_name, system, code, code_len, match). Matching rules:
+* SNOMED CT and dm+d: exact code equality.
+* ICD-10 (apcs_diagnoses.icd10_code is canonical, e.g. `J441`): an `exact` list matches the
+  whole code; a `prefix` list entry of length L matches the first L characters
+  (`J44` matches `J440`, `J441`, `J44`; `J441` matches only `J441`). Implemented as equi-joins
+  on substr(code, 0, L) for each L present, so DuckDB can hash-join.
+
+`hits` has one row per distinct (patient_id, date, code, list_name, source, numeric_value) with
+`days_before` = T - date in days (0 = on T). Duplicated events collapse to one hit.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+
+from npc_risk.codelists.model import CodelistSet
+from npc_risk.features.tables import rows_memtable
+
+HIT_COLUMNS = ("patient_id", "date", "code", "list_name", "source", "numeric_value")
+
+
+def code_map(cs: CodelistSet, names: set[str]) -> ibis.Table:
+    rows = [(cl.name, cl.system, code, len(code), cl.match)
+            for cl in cs.lists.values() if cl.name in names for code, _ in cl.codes]
+    return rows_memtable(rows, {"list_name": "string", "system": "string", "code": "string",
+                                "code_len": "int64", "match": "string"})
+
+
+def _icd10_join(diag: ibis.Table, cmap: ibis.Table, lengths: list[int]) -> list[ibis.Table]:
+    parts = []
+    icd = cmap.filter(cmap.system == "icd10")
+    exact = icd.filter(icd.match == "exact")
+    parts.append(diag.join(exact, diag.icd10_code == exact.code))
+    pref = icd.filter(icd.match == "prefix")
+    for n in lengths:
+        sub = pref.filter(pref.code_len == n)
+        key = diag.icd10_code.substr(0, n)
+        d = diag.filter(diag.icd10_code.length() >= n).mutate(_k=key)
+        parts.append(d.join(sub, d._k == sub.code))
+    return parts
+
+
+def event_hits(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: date,
+               icd10_lengths: list[int]) -> ibis.Table:
+    """All list matches on or before `as_of`, from GP events, medications and hospital spells."""
+    t = ibis.date(as_of)
+    ev = tables["clinical_events"].filter(ibis._.date <= t)
+    snomed = cmap.filter(cmap.system == "snomedct")
+    gp = ev.join(snomed, ev.snomedct_code == snomed.code).select(
+        "patient_id", "date", code=ev.snomedct_code, list_name=snomed.list_name,
+        source=ibis.literal("clinical_events"), numeric_value=ev.numeric_value)
+    med = tables["medications"].filter(ibis._.date <= t)
+    dmd = cmap.filter(cmap.system == "dmd")
+    rx = med.join(dmd, med.dmd_code == dmd.code).select(
+        "patient_id", "date", code=med.dmd_code, list_name=dmd.list_name,
+        source=ibis.literal("medications"), numeric_value=ibis.null("float64"))
+    diag = tables["apcs_diagnoses"].filter(ibis._.admission_date <= t)
+    hosp = [p.select("patient_id", date=p.admission_date, code=p.icd10_code,
+                     list_name=p.list_name, source=ibis.literal("apcs"),
+                     numeric_value=ibis.null("float64"))
+            for p in _icd10_join(diag, cmap, icd10_lengths)]
+    hits = ibis.union(gp, rx, *hosp, distinct=True)
+    return hits.mutate(days_before=t.delta(hits.date, unit="day"))
+
+
+def unmatched_counts(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: date,
+                     hfrs_codes: list[str], icd10_lengths: list[int]) -> ibis.Table:
+    """Per source table: events on or before T and how many matched no list (counts only)."""
+    t = ibis.date(as_of)
+    out = []
+    for source, table, col, system in (("clinical_events", "clinical_events", "snomedct_code", "snomedct"),
+                                       ("medications", "medications", "dmd_code", "dmd")):
+        ev = tables[table].filter(ibis._.date <= t)
+        known = cmap.filter(cmap.system == system).select(code="code").distinct()
+        miss = ev.anti_join(known, ev[col] == known.code)
+        out.append(_label(source, system).cross_join(
+            ev.aggregate(events=ev.count()).cross_join(
+                miss.aggregate(unmatched_events=miss.count(),
+                               unmatched_codes=miss[col].nunique()))))
+    diag = tables["apcs_diagnoses"].filter(ibis._.admission_date <= t)
+    hf = rows_memtable([(c, "icd10", 3, "prefix", "hfrs") for c in hfrs_codes],
+                       {"code": "string", "system": "string", "code_len": "int64", "match": "string",
+                        "list_name": "string"})
+    icd = ibis.union(cmap.filter(cmap.system == "icd10"), hf.select(*cmap.columns))
+    miss = diag
+    for n in sorted(set(icd10_lengths) | {3}):
+        known = icd.filter((icd.code_len == n) & (icd.match == "prefix")).select("code").distinct()
+        miss = miss.anti_join(known, miss.icd10_code.substr(0, n) == known.code)
+    ex = icd.filter(icd.match == "exact").select("code").distinct()
+    miss = miss.anti_join(ex, miss.icd10_code == ex.code)
+    out.append(_label("apcs_diagnoses", "icd10").cross_join(
+        diag.aggregate(events=diag.count()).cross_join(
+            miss.aggregate(unmatched_events=miss.count(), unmatched_codes=miss.icd10_code.nunique()))))
+    return ibis.union(*out)
+
+
+def _label(source: str, system: str) -> ibis.Table:
+    return rows_memtable([(source, system)], {"source": "string", "coding_system": "string"})

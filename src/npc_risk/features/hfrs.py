@@ -1,0 +1,42 @@
+"""Hospital Frailty Risk Score (clinical-definitions.md §2).
+
+Window: spells with admission_date in [T - 730 d, T] — both ends inclusive (a code exactly 730
+days before T counts, 731 does not). Every diagnosis position of every spell counts. Each 3-char
+category counts once per person however often it recurs (§2.1 counting rule; summing per spell
+inflates scores). Points are summed in integer tenths; category edges use the tenths:
+low < 50, intermediate 50..150 inclusive, high > 150 (paper wording, §2.1).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+from npc_risk.features.tables import rows_memtable
+
+
+def weights_table(weights: dict[str, int]) -> ibis.Table:
+    return rows_memtable(sorted(weights.items()), {"icd10_code3": "string", "tenths": "int64"})
+
+
+def hfrs_categories(diag: ibis.Table, weights: dict[str, int], as_of: date,
+                    window_days: int = 730) -> ibis.Table:
+    """(patient_id, icd10_code3, tenths, first_date, last_date): one row per person and category."""
+    t = ibis.date(as_of)
+    d = diag.filter((diag.admission_date <= t)
+                    & (t.delta(diag.admission_date, unit="day") <= window_days))
+    w = weights_table(weights)
+    j = d.join(w, "icd10_code3")
+    return j.group_by(["patient_id", "icd10_code3"]).aggregate(
+        tenths=j.tenths.max(), first_date=j.admission_date.min(), last_date=j.admission_date.max())
+
+
+def hfrs_per_person(cats: ibis.Table) -> ibis.Table:
+    return cats.group_by("patient_id").aggregate(hfrs_tenths=cats.tenths.sum())
+
+
+def hfrs_columns(tenths: ibis.Value) -> dict[str, ibis.Value]:
+    """hfrs_score (float, one decimal) and hfrs_category from the integer tenths."""
+    t = tenths.fill_null(0)
+    category = ibis.cases((t < 50, "low"), (t <= 150, "intermediate"), else_="high")
+    return {"hfrs_score": (t.cast("float64") / 10.0).round(1), "hfrs_category": category}

@@ -1,0 +1,43 @@
+"""How close is the model to the best possible score on the same people?
+
+On synthetic data the generator knows each person's true probability of admission (the
+"oracle"). Scoring the same evaluation people with the oracle gives the ceiling for AUROC and
+PPV: the gap is what better features or a better model could still win; a model ABOVE the oracle
+has leaked the outcome. Real data has no oracle; there the published range (c about 0.74-0.80,
+clinical-definitions.md §6.2) is the yardstick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from npc_risk.risk.metrics import PUBLISHED_AUROC_RANGE, headline_metrics, top_fraction_table
+
+
+def oracle_comparison(scores, truth_probability, outcome, *, fraction: float = 0.03) -> dict:
+    """Model vs oracle AUROC and PPV at the top `fraction` (3 %) on the same people.
+
+    Returns n, events, base_rate, model_auroc, oracle_auroc, auroc_gap (oracle - model),
+    model_ppv_top, oracle_ppv_top, ppv_ratio (model / oracle), published_auroc_range,
+    model_above_oracle (a leakage signal) and a one-line note for the report.
+    """
+    s = np.asarray(scores, dtype="float64")
+    t = np.asarray(truth_probability, dtype="float64")
+    y = np.asarray(outcome).astype("int8")
+    model, oracle = headline_metrics(s, y), headline_metrics(t, y)
+    m_top = top_fraction_table(s, y, (fraction,))[0]
+    o_top = top_fraction_table(t, y, (fraction,))[0]
+    lo, hi = PUBLISHED_AUROC_RANGE
+    gap = oracle["auroc"] - model["auroc"]
+    above = bool(model["auroc"] > oracle["auroc"] + 0.005)
+    note = (f"model AUROC {model['auroc']:.3f} vs oracle {oracle['auroc']:.3f} (gap {gap:.3f}); "
+            f"PPV at top {fraction:.0%} {m_top['ppv']:.1%} vs {o_top['ppv']:.1%}; "
+            f"published range {lo:.2f}-{hi:.2f}"
+            + ("; MODEL ABOVE ORACLE: probable leakage" if above else ""))
+    return {
+        "n": model["n"], "events": model["events"], "base_rate": model["base_rate"],
+        "model_auroc": model["auroc"], "oracle_auroc": oracle["auroc"], "auroc_gap": gap,
+        "fraction": fraction, "model_ppv_top": m_top["ppv"], "oracle_ppv_top": o_top["ppv"],
+        "ppv_ratio": m_top["ppv"] / o_top["ppv"] if o_top["ppv"] else float("nan"),
+        "published_auroc_range": PUBLISHED_AUROC_RANGE, "model_above_oracle": above, "note": note,
+    }

@@ -1,0 +1,143 @@
+"""One model year of hospital, A&E, outpatient, GP and social-care activity.
+
+`simulate_year` draws every service for year y from `RateModel` (activity.py) and returns frames
+(frames.py). Emergency spells get a primary diagnosis from a condition the person has (COPD ->
+J44x, heart failure -> I50x ...) or a generic emergency reason, secondary diagnoses from their
+conditions, and HFRS categories (clinical-definitions.md §2.2) when they are old and frail. A
+method-21 spell comes through A&E, so it also writes a type 01 attendance; the share of type 01
+attendances that end in admission is held at ~28 % (nhs-data-conventions.md §1.9).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from npc_risk.synth.activity import RateModel, draw_events, exposure, length_of_stay, methods
+from npc_risk.synth.conditions import Morbidity
+from npc_risk.synth.icd import IcdVocab, join_lists, write_codes
+from npc_risk.synth.params import Params, categorical, categorical_rows, column
+from npc_risk.synth.population import Population
+
+OPA_STATUS = ["5", "6", "7", "3", "2", "4"]
+GP_STATUS = ["attended", "did_not_attend", "cancelled"]
+DEPARTMENTS = ["01", "02", "03", "04"]
+
+
+class Coder:
+    """Diagnosis choices for spells, precomputed once from the parameter tables."""
+
+    def __init__(self, params: Params, morb: Morbidity, icd: IcdVocab):
+        self.icd = icd
+        rows = params.concepts
+        self.primary = [icd.ids(r["icd10_primary"].split("|")) if r["icd10_primary"] else None for r in rows]
+        self.secondary = [icd.ids(r["icd10_secondary"].split("|")) if r["icd10_secondary"] else None for r in rows]
+        self.weight = np.array([3.0 * np.exp(float(r["emerg_log_rr"])) if p is not None else 0.0
+                                for r, p in zip(rows, self.primary, strict=True)])
+        self.generic = {g: (icd.ids([r["icd10"] for r in params.generic_diagnoses if r["group"] == g]),
+                            column([r for r in params.generic_diagnoses if r["group"] == g], "weight"))
+                        for g in ("emergency", "elective", "maternity")}
+        self.hfrs = (icd.ids([r["icd10"] for r in params.hfrs_secondary]), column(params.hfrs_secondary, "weight"))
+        self.morb = morb
+
+    def primary_codes(self, rng, who, day, group: str, generic_weight: float) -> np.ndarray:
+        codes, w = self.generic[group]
+        out = codes[categorical(rng, w, len(who))]
+        if group != "emergency" or len(who) == 0:
+            return out
+        present = self.morb.onset[:, who] <= day  # (K, spells)
+        weights = np.vstack([present * self.weight[:, None], np.full(len(who), generic_weight)]).T
+        pick = categorical_rows(rng, weights)
+        for k, codes_k in enumerate(self.primary):  # a few dozen concepts
+            if codes_k is None:
+                continue
+            mask = pick == k
+            out[mask] = codes_k[rng.integers(0, len(codes_k), int(mask.sum()))]
+        return out
+
+    def secondary_codes(self, rng, who, day, age, deficits, frail_hfrs: bool):
+        owners, codes = [], []
+        for k, codes_k in enumerate(self.secondary):
+            if codes_k is None:
+                continue
+            has = (self.morb.onset[k, who] <= day) & (rng.random(len(who)) < 0.8)  # coding completeness
+            idx = np.flatnonzero(has)
+            owners.append(idx)
+            codes.append(codes_k[who[idx] % len(codes_k)])  # a person keeps one code per concept
+        if frail_hfrs:
+            frail = (age >= 65) & (deficits >= 5)
+            count = np.where(frail, rng.poisson(0.6 + 0.35 * np.clip(deficits - 5, 0, None)), 0)
+            idx = np.repeat(np.arange(len(who)), count)
+            owners.append(idx)
+            codes.append(self.hfrs[0][categorical(rng, self.hfrs[1], len(idx))])
+        return np.concatenate(owners), np.concatenate(codes)
+
+
+def _spells(rng, params, coder: Coder, written: pa.Array, who, day, los, group, method_codes,
+            method_share, age, deficits):
+    method = categorical(rng, method_share, len(who))
+    primary = coder.primary_codes(rng, who, day, group, generic_weight=1.0)
+    owner, sec = coder.secondary_codes(rng, who, day, age[who], deficits[who], group == "emergency")
+    return ({"patient": who, "admission": day, "discharge": day + los, "method": method,
+             "emergency": np.full(len(who), group == "emergency")},
+            write_codes(rng, None, written, primary),
+            join_lists(rng, written, owner, sec, len(who)),
+            [method_codes[i] for i in range(len(method_codes))])
+
+
+def simulate_year(rng, params: Params, pop: Population, model: RateModel, coder: Coder,
+                  written: pa.Array, y: int) -> dict:
+    rates = model.yearly(y)
+    lo, hi, frac = exposure(pop, y)
+    age, deficits = rates["age"], rates["deficits"]
+    out: dict = {}
+    # emergency spells
+    who, day = draw_events(rng, lo, hi, frac, rates["emergency"])
+    los = length_of_stay(rng, params, age[who], deficits[who])
+    codes, share = methods(params, "emergency")
+    em = _spells(rng, params, coder, written, who, day, los, "emergency", codes, share, age, deficits)
+    em[0]["method_code"] = np.array(codes, dtype=object)[em[0]["method"]]
+    # elective (and transfers in) and maternity spells
+    who, day = draw_events(rng, lo, hi, frac, rates["elective"])
+    el_los = np.where(rng.random(len(who)) < 0.7, 0, rng.geometric(1 / 3.0, len(who)))
+    codes_el, share_el = methods(params, "elective")
+    el = _spells(rng, params, coder, written, who, day, el_los, "elective", codes_el, share_el, age, deficits)
+    el[0]["method_code"] = np.array(codes_el, dtype=object)[el[0]["method"]]
+    women = pop.female & (age >= 18) & (age < 45)
+    mat_rate = np.where(women, params.rate("maternity_per_1000_women_18_44") / 1000, 0.0)
+    who, day = draw_events(rng, lo, hi, frac, mat_rate)
+    ma = _spells(rng, params, coder, written, who, day, rng.integers(0, 4, len(who)), "maternity",
+                 ["31"], np.array([1.0]), age, deficits)
+    ma[0]["method_code"] = np.full(len(who), "31", dtype=object)
+    out["spells"] = [em, el, ma]
+    # A&E: admitted attendances (method 21) plus non-admitted ones
+    adm = em[0]["method_code"] == "21"
+    a_who = em[0]["patient"][adm]
+    a_day = em[0]["admission"][adm] - (rng.random(int(adm.sum())) < 0.3)
+    a_day = np.maximum(a_day, lo[a_who])
+    n_who, n_day = draw_events(rng, lo, hi, frac, rates["ae"] * 0.83)
+    p01 = np.clip((len(a_who) / params.rate("ae_admitted_share_type01") - len(a_who)) / max(len(n_who), 1), 0, 0.95)
+    rest = (1 - p01) * np.array([0.06, 0.84, 0.10])  # 02 / 03 / 04 split of the rest [D]
+    dept = categorical(rng, np.concatenate([[p01], rest]), len(n_who))
+    dept = np.where(rng.random(len(n_who)) < 0.01, -1, dept)  # a few without a department type
+    out["ec"] = {"patient": np.concatenate([a_who, n_who]), "date": np.concatenate([a_day, n_day]),
+                 "dept": np.concatenate([np.zeros(len(a_who), dtype=np.int64), dept])}
+    # outpatients and GP appointments
+    who, day = draw_events(rng, lo, hi, frac, rates["opa"])
+    p = params.rate
+    opa_share = [0, p("opa_late_seen_share"), p("opa_late_unseen_share"), p("opa_dna_share"),
+                 p("opa_cancel_patient_share"), p("opa_cancel_provider_share")]
+    opa_share[0] = 1 - sum(opa_share)
+    out["opa"] = {"patient": who, "date": day, "status": categorical(rng, np.array(opa_share), len(who))}
+    who, day = draw_events(rng, lo, hi, frac, rates["gp"])
+    gp_share = np.array([1 - p("gp_dna_share") - p("gp_cancel_share"), p("gp_dna_share"), p("gp_cancel_share")])
+    out["gp"] = {"patient": who, "date": day, "status": categorical(rng, gp_share, len(who))}
+    # social care packages (adults)
+    sc_rate = np.where(age >= 18, rates["social_care"], 0.0)
+    who, day = draw_events(rng, lo, hi, frac, sc_rate)
+    services = params.social_care_services
+    kind = categorical(rng, column(services, "share"), len(who))
+    dur = rng.exponential(column(services, "mean_days")[kind]).astype(np.int64) + 1
+    out["social_care"] = {"patient": who, "start": day, "end": day + dur, "service": kind}
+    out["truth_rate"] = rates["emergency"]
+    return out

@@ -1,0 +1,79 @@
+"""Spec: neighbourhood statistics (datapack.py) and their suppression.
+
+A toy neighbourhood of 40 people: the top 5 % by risk is 2 people (round-half-up of 2.0),
+ranked over the whole population, eligible or not.
+"""
+
+from __future__ import annotations
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from npc_risk.cohort import CohortConfig, select_cohort
+from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from tests.spec.test_cohort_spec import person
+
+
+def toy_neighbourhood():
+    """40 people p00..p39, risk i/100 (p39 highest). The two highest-risk people (p39, p38) are
+    NOT eligible (no LTCs, age 40): they still form the top 5 %."""
+    rows = []
+    for i in range(40):
+        rows.append(person(
+            f"p{i:02d}",
+            age=40 if i >= 38 else 70,
+            risk_score=i / 100,
+            ltc_count=3 if i % 2 == 0 and i < 38 else 0,  # 19 with 3+ LTCs
+            efi_deficits=9 if i < 10 else 0,  # 10 of 38 people aged 65+ are moderately frail
+            emergency_bed_days_12m=30 if i >= 38 else 1,  # 60 of 98 -> 61.2 %
+            outpatient_attendances_12m=2,  # 4 of 80 -> 5.0 % (numerator 4 is suppressed)
+            social_care_packages_active=5 if i >= 38 else (1 if i < 10 else 0),  # 10 of 20
+            gp_appointments_12m=15 if i >= 38 else 5,  # top: 15 per person; all: 220/40 = 5.5
+            emergency_admissions_12m=1 if i < 12 else 0,  # 12 per 40 -> 300 per 1,000
+        ))
+    return ibis.memtable(pa.Table.from_pylist(rows))
+
+
+@pytest.fixture
+def stats():
+    result = select_cohort(toy_neighbourhood(), config=CohortConfig())
+    raw = neighbourhood_statistics(result.patients, result.report)
+    return raw.to_pyarrow().to_pylist()[0], publishable_neighbourhoods(raw).to_pyarrow().to_pylist()[0]
+
+
+def test_concentration_counts_top_5_percent_of_whole_population(stats):
+    raw, _ = stats
+    assert raw["population"] == 40
+    assert raw["top_n"] == 2
+    assert raw["emergency_bed_days"] == 98
+    assert raw["top_emergency_bed_days"] == 60
+    assert (raw["outpatient_attendances"], raw["top_outpatient_attendances"]) == (80, 4)
+    assert (raw["social_care_packages"], raw["top_social_care_packages"]) == (20, 10)
+    assert (raw["gp_appointments"], raw["top_gp_appointments"]) == (220, 30)
+    assert raw["eligible"] == 24  # 19 by LTCs + 5 more (odd i < 10) by frailty
+
+
+def test_published_rates_from_unrounded_values(stats):
+    _, pub = stats
+    assert pub["pct_emergency_bed_days_top"] == pytest.approx(61.2)
+    assert pub["pct_social_care_packages_top"] == pytest.approx(50.0)
+    assert pub["pct_outpatient_attendances_top"] is None  # numerator 4 is 1-7
+    assert pub["gp_appointments_per_person_top"] is None  # denominator top_n = 2 is 1-7
+    assert pub["gp_appointments_per_person"] == pytest.approx(5.5)
+    assert pub["emergency_admissions_per_1000"] == pytest.approx(300.0)
+    assert pub["pct_ltc3_plus"] == pytest.approx(47.5)  # 19 / 40
+    assert pub["pct_65_plus_moderate_severe_frailty"] == pytest.approx(26.3)  # 10 / 38
+
+
+def test_published_counts_are_suppressed(stats):
+    _, pub = stats
+    assert pub["population"] == 40
+    assert pub["top_n"] is None  # 2
+    assert pub["eligible"] == 25  # 24 -> 25
+    assert pub["ltc3_plus"] == 20  # 19 -> 20
+    assert pub["top_outpatient_attendances"] is None  # 4
+    assert pub["emergency_bed_days"] == 100  # 98
+    assert pub["selected"] is None  # 1 (2.5 % of 40 = 1)
+    assert pub["excluded"] == 0
+    assert pub["entered"] is None  # no previous run

@@ -1,0 +1,85 @@
+"""Spec: who is in the population on the as-of date T, and their demographics.
+
+Rule (docs/architecture.md; clinical-definitions.md §7.3): registered on T (start <= T and
+end null or > T) and alive on T (death null or > T); several registrations on T -> latest start,
+then lowest practice code. Age is whole years at T.
+"""
+
+from datetime import date
+
+import pytest
+
+from npc_risk.codelists import load_codelists
+from npc_risk.features import FeatureConfig, derive_features, memtables
+
+T = date(2026, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def cs():
+    return load_codelists()
+
+
+def person(cs, **frames):
+    r = derive_features(memtables(**frames), as_of=T, codelists=cs, config=FeatureConfig())
+    return r.person.to_pyarrow().to_pandas().set_index("patient_id")
+
+
+def test_registration_and_death_on_the_as_of_date(cs):
+    """Deceased and deregistered people are excluded; a death or deregistration after T is not."""
+    patients = [  # id, born, died
+        {"patient_id": "alive", "date_of_birth": "1960-03-01", "sex": "female"},
+        {"patient_id": "died_before", "date_of_birth": "1960-03-01", "sex": "male", "date_of_death": "2026-03-30"},
+        {"patient_id": "died_on_T", "date_of_birth": "1960-03-01", "sex": "male", "date_of_death": "2026-03-31"},
+        {"patient_id": "died_after", "date_of_birth": "1960-03-01", "sex": "male", "date_of_death": "2026-04-01"},
+        {"patient_id": "left_on_T", "date_of_birth": "1960-03-01", "sex": "male"},
+        {"patient_id": "left_after", "date_of_birth": "1960-03-01", "sex": "male"},
+        {"patient_id": "joins_after", "date_of_birth": "1960-03-01", "sex": "male"},
+        {"patient_id": "joins_on_T", "date_of_birth": "1960-03-01", "sex": "male"},
+    ]
+    regs = [{"patient_id": p["patient_id"], "practice_code": "A1", "start_date": "2000-01-01"}
+            for p in patients[:4]] + [
+        {"patient_id": "left_on_T", "practice_code": "A1", "start_date": "2000-01-01", "end_date": "2026-03-31"},
+        {"patient_id": "left_after", "practice_code": "A1", "start_date": "2000-01-01", "end_date": "2026-04-01"},
+        {"patient_id": "joins_after", "practice_code": "A1", "start_date": "2026-04-01"},
+        {"patient_id": "joins_on_T", "practice_code": "A1", "start_date": "2026-03-31"},
+    ]
+    p = person(cs, patients=patients, practice_registrations=regs)
+    assert sorted(p.index) == ["alive", "died_after", "joins_on_T", "left_after"]
+
+
+def test_overlapping_registrations_pick_latest_start_then_practice_code(cs):
+    patients = [{"patient_id": "p", "date_of_birth": "1950-01-01", "sex": "male"},
+                {"patient_id": "q", "date_of_birth": "1950-01-01", "sex": "male"}]
+    regs = [  # patient, practice, start -> expected practice
+        {"patient_id": "p", "practice_code": "A1", "start_date": "2000-01-01"},
+        {"patient_id": "p", "practice_code": "B2", "start_date": "2020-01-01"},   # latest start wins
+        {"patient_id": "q", "practice_code": "C3", "start_date": "2020-01-01"},
+        {"patient_id": "q", "practice_code": "B2", "start_date": "2020-01-01"},   # tie -> lowest code
+    ]
+    practices = [{"practice_code": c, "pcn_code": f"U{c}", "pcn_name": "n", "lcp_name": "l"} for c in ("A1", "B2", "C3")]
+    p = person(cs, patients=patients, practice_registrations=regs, practices=practices)
+    assert p.loc["p", "practice_code"] == "B2" and p.loc["p", "pcn_code"] == "UB2"
+    assert p.loc["q", "practice_code"] == "B2"
+
+
+@pytest.mark.parametrize("dob, age", [
+    ("1960-03-31", 66),  # birthday on T counts
+    ("1960-04-01", 65),  # birthday tomorrow
+    ("1960-03-01", 66),
+    ("2026-03-01", 0),
+])
+def test_age_in_whole_years_at_T(cs, dob, age):
+    p = person(cs, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
+               practice_registrations=[{"patient_id": "p", "practice_code": "A1", "start_date": "2026-03-01"}])
+    assert p.loc["p", "age"] == age
+
+
+def test_deprivation_joined_and_missing_lsoa_is_null(cs):
+    patients = [{"patient_id": "a", "date_of_birth": "1950-01-01", "sex": "male", "lsoa_code": "E01000001"},
+                {"patient_id": "b", "date_of_birth": "1950-01-01", "sex": "male"}]
+    regs = [{"patient_id": x, "practice_code": "A1", "start_date": "2000-01-01"} for x in "ab"]
+    p = person(cs, patients=patients, practice_registrations=regs,
+               lsoa_deprivation=[{"lsoa_code": "E01000001", "imd_decile": 3}])
+    assert p.loc["a", "imd_decile"] == 3
+    assert p.loc["b", "imd_decile"] is None or p.loc["b", "imd_decile"] != p.loc["b", "imd_decile"]

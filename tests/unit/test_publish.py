@@ -1,0 +1,176 @@
+"""Unit: publishing a run (atomic, owner-only, deterministic) and finding the previous run."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import date
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from npc_risk import publish as publish_module
+from npc_risk.cohort import CohortConfig, select_cohort
+from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.publish import previous_run, publish_run, summary_rows, summary_table
+from tests.spec.test_cohort_spec import person
+
+AS_OF = date(2026, 3, 31)
+
+
+def scored() -> ibis.Table:
+    rows = []
+    for i in range(120):
+        lcp = "Leeds A&B" if i % 2 else "Leeds C/D"  # names that need percent-encoding
+        rows.append(person(f"p{i:03d}", lcp_name=lcp, pcn_code=f"P{i % 3}", ltc_count=3,
+                           risk_score=((i * 37) % 100) / 100, emergency_bed_days_12m=i % 5))
+    return ibis.memtable(pa.Table.from_pylist(rows))
+
+
+def evidence() -> ibis.Table:
+    return ibis.memtable(pa.table({
+        "patient_id": ["p001", "p000", "p001"],
+        "feature": ["ltc_copd", "ltc_asthma", "ltc_asthma"],
+        "code": ["13645005", "195967001", "195967001"],
+        "first_date": pa.array([date(2020, 1, 1)] * 3),
+        "last_date": pa.array([date(2025, 1, 1)] * 3),
+        "source": ["gp", "gp", "gp"],
+    }))
+
+
+def quarantine(tmp_path: Path) -> Path:
+    folder = tmp_path / "work" / "quarantine"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"patient_id": ["x"], "reason": ["bad date"]}), folder / "apcs.parquet")
+    (folder / "notes.csv").write_text("patient_id,reason\ny,unknown practice\n", encoding="utf-8")
+    return folder
+
+
+def publish(root: Path, tmp_path: Path, *, as_of: date = AS_OF, level: str = "lcp",
+            previous=None, fraction: float = 0.1) -> Path:
+    config = CohortConfig(neighbourhood=level, cohort_fraction=fraction)
+    result = select_cohort(scored(), config=config, previous_patients=previous)
+    stats = neighbourhood_statistics(result.patients, result.report)
+    qdir = tmp_path / "work" / "quarantine"
+    return publish_run(
+        output_root=root, as_of=as_of, patients=result.patients, cohort=result.cohort,
+        neighbourhoods=publishable_neighbourhoods(stats), evidence=evidence(),
+        quarantine_dir=qdir if qdir.exists() else quarantine(tmp_path),
+        manifest={"config": {"cohort": config.to_dict()}, "command": "run"},
+    )
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_layout_modes_and_manifest(tmp_path):
+    root = tmp_path / "out"
+    final = publish(root, tmp_path)
+    assert final == root / "2026-03-31"
+    assert sorted(p.name for p in root.iterdir()) == ["2026-03-31"]  # no staging left behind
+    written = files(final)
+    assert set(written) == {
+        "patients.parquet", "neighbourhoods.parquet", "evidence.parquet", "manifest.json",
+        "cohort/neighbourhood=Leeds%20A%26B/part-0.parquet",
+        "cohort/neighbourhood=Leeds%20C%2FD/part-0.parquet",
+        "quarantine/apcs.parquet", "quarantine/notes.csv",
+    }
+    for name in written:
+        if name != "manifest.json":
+            assert stat.S_IMODE((final / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(final.stat().st_mode) == 0o700
+    manifest = json.loads(written["manifest.json"])
+    assert manifest["command"] == "run"
+    assert manifest["provenance"]["as_of"] == "2026-03-31"
+    assert manifest["outputs"]["patients.parquet"]["rows"] == 120
+    assert manifest["outputs"]["quarantine/notes.csv"]["rows"] == 1
+    assert set(manifest["outputs"]) == set(written) - {"manifest.json"}
+    text = written["manifest.json"].decode()
+    assert text == json.dumps(manifest, sort_keys=True, indent=2) + "\n"
+
+
+def test_parquet_provenance_and_contents(tmp_path):
+    final = publish(tmp_path / "out", tmp_path)
+    meta = pq.read_schema(final / "patients.parquet").metadata
+    assert meta[b"npc_risk.as_of"] == b"2026-03-31"
+    assert meta[b"npc_risk.output_class"] == b"internal"
+    assert len(meta[b"npc_risk.config_hash"]) == 64
+    patients = pq.read_table(final / "patients.parquet")
+    assert "nhs_number" not in patients.column_names
+    assert patients["patient_id"].to_pylist() == sorted(patients["patient_id"].to_pylist())
+    cohort = ds.dataset(final / "cohort", partitioning="hive").to_table()
+    assert set(cohort["neighbourhood"].to_pylist()) == {"Leeds A&B", "Leeds C/D"}
+    assert cohort.num_rows == 12  # 10 % of 60 in each LCP
+    assert pq.read_schema(final / "neighbourhoods.parquet").metadata[
+        b"npc_risk.output_class"] == b"planning"
+
+
+def test_rerun_is_byte_identical(tmp_path):
+    first = files(publish(tmp_path / "a", tmp_path))
+    second = files(publish(tmp_path / "b", tmp_path))
+    again = files(publish(tmp_path / "a", tmp_path))  # same folder, replaced in place
+    assert first == second == again
+
+
+def test_failure_midway_leaves_the_old_output_intact(tmp_path, monkeypatch):
+    root = tmp_path / "out"
+    before = files(publish(root, tmp_path))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish_module, "_copy_quarantine", broken)  # after the parquet files
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish(root, tmp_path)
+    assert sorted(p.name for p in root.iterdir()) == ["2026-03-31"]  # no staging, no .previous
+    assert files(root / "2026-03-31") == before
+
+
+def test_previous_run_finds_the_latest_earlier_run(tmp_path):
+    root = tmp_path / "out"
+    assert previous_run(root, AS_OF) is None
+    publish(root, tmp_path, as_of=date(2026, 2, 28))
+    publish(root, tmp_path, as_of=date(2026, 1, 31), fraction=0.05)  # 6 selected, not 12
+    (root / ".staging-2026-03-01-1").mkdir()
+    (root / "notes").mkdir()
+    assert previous_run(root, date(2026, 1, 31)) is None  # strictly earlier only
+    prev = previous_run(root, AS_OF)
+    assert prev.columns == ("patient_id", "neighbourhood", "in_cohort")
+    assert prev.count().to_pyarrow().as_py() == 12  # only the cohort rows of 2026-02-28
+    # the change report against an identical earlier run: everyone stayed
+    final = publish(root, tmp_path, previous=prev)
+    result = select_cohort(scored(), config=CohortConfig(neighbourhood="lcp", cohort_fraction=0.1),
+                           previous_patients=previous_run(root, AS_OF))
+    report = result.report.to_pyarrow().to_pylist()
+    assert [(r["entered"], r["left"], r["stayed"]) for r in report] == [(0, 0, 6), (0, 0, 6)]
+    assert final.is_dir()
+
+
+def test_summary_is_suppressed(tmp_path):
+    result = select_cohort(scored(), config=CohortConfig(neighbourhood="pcn", cohort_fraction=0.1))
+    stats = neighbourhood_statistics(result.patients, result.report)
+    rows = summary_rows(stats)
+    # 40 people per PCN, 4 selected (10 %): 4 is 1-7, printed as *
+    assert [(r["neighbourhood"], r["population"], r["eligible"], r["selected"]) for r in rows] == [
+        ("P0", "40", "40", "*"), ("P1", "40", "40", "*"), ("P2", "40", "40", "*")
+    ]
+    assert summary_table(stats).row_count == 3
+
+
+def test_empty_cohort_still_publishes_an_empty_cohort_folder(tmp_path):
+    result = select_cohort(scored(), config=CohortConfig(min_age=120))  # nobody eligible
+    stats = neighbourhood_statistics(result.patients, result.report)
+    final = publish_run(
+        output_root=tmp_path / "out", as_of=AS_OF, patients=result.patients,
+        cohort=result.cohort, neighbourhoods=publishable_neighbourhoods(stats),
+        evidence=evidence(), quarantine_dir=None, manifest={},
+    )
+    assert list((final / "cohort").iterdir()) == []
+    assert list((final / "quarantine").iterdir()) == []
+    assert pq.read_table(final / "patients.parquet")["in_cohort"].to_pylist() == [False] * 120

@@ -1,0 +1,158 @@
+"""Unit: training, calibration, determinism, splits and the leakage alarm on synthetic frames."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from npc_risk.errors import ModelError
+from npc_risk.risk.config import RiskConfig
+from npc_risk.risk.model import holdout_practices, score, train_model
+from npc_risk.risk.oracle import oracle_comparison
+from npc_risk.risk.synthetic import synthetic_features
+
+FAST = RiskConfig(min_samples_leaf=20, max_iter=60, calibration_folds=2)
+WINDOW = {"features_as_of": "2024-03-31", "labels_until": "2025-03-31"}
+
+
+@pytest.fixture(scope="module")
+def frames():
+    train, _, y = synthetic_features(5000, seed=1)
+    held, truth, y_eval = synthetic_features(5000, seed=2)
+    return train, y, held, y_eval, truth
+
+
+@pytest.fixture(scope="module")
+def model(frames):
+    train, y, held, y_eval, _ = frames
+    return train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+
+
+def test_probabilities_are_calibrated_and_in_range(model, frames):
+    p = score(model, frames[2])
+    assert p.index.equals(frames[2].index) and p.name == "risk_score"
+    assert p.between(0, 1).all() and p.notna().all()
+    assert p.mean() == pytest.approx(frames[3].mean(), abs=0.02)  # calibration in the large
+
+
+def test_model_is_useful_and_not_above_the_oracle(model, frames):
+    held, y_eval, truth = frames[2], frames[3], frames[4]
+    cmp = oracle_comparison(score(model, held), truth, y_eval)
+    assert 0.70 < cmp["model_auroc"] <= cmp["oracle_auroc"] + 0.005
+    assert not cmp["model_above_oracle"]
+    assert cmp["published_auroc_range"] == (0.74, 0.80)
+    assert "oracle" in cmp["note"]
+
+
+def test_training_twice_gives_identical_scores(frames):
+    train, y, held, y_eval, _ = frames
+    a = train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+    b = train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+    np.testing.assert_array_equal(score(a, held).to_numpy(), score(b, held).to_numpy())
+    assert a.card == b.card
+
+
+@pytest.mark.parametrize("estimator", ["hist_gradient_boosting", "logistic"])
+def test_shuffled_labels_give_auroc_near_half(frames, estimator):
+    train, y, held, y_eval, _ = frames
+    rng = np.random.default_rng(5)
+    config = RiskConfig(estimator=estimator, min_samples_leaf=20, max_iter=60, calibration_folds=2)
+    m = train_model(train, rng.permutation(y), held, rng.permutation(y_eval), config=config,
+                    training_window=WINDOW)
+    assert m.card["evaluation"]["auroc"] == pytest.approx(0.5, abs=0.06)
+
+
+def test_identifiers_opt_out_and_ethnicity_are_not_features(model):
+    used = set(model.spec.inputs)
+    assert not used & {"patient_id", "practice_code", "pcn_code", "type1_optout", "ethnicity_group"}
+    assert {"age", "emergency_admissions_12m", "efi_category", "ltc_heart_failure"} <= used
+
+
+def test_new_ltc_column_flows_in(frames):
+    train, y, held, y_eval, _ = frames
+    rng = np.random.default_rng(3)
+    train = train.assign(ltc_epilepsy=rng.random(len(train)) < 0.01)
+    held = held.assign(ltc_epilepsy=rng.random(len(held)) < 0.01)
+    m = train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+    assert "ltc_epilepsy" in m.spec.inputs
+    with pytest.raises(ModelError, match="retrain"):
+        score(m, held.drop(columns="ltc_epilepsy"))
+
+
+def test_leakage_alarm_is_written_and_logged(frames, caplog):
+    train, y, held, y_eval, _ = frames
+    # A column that is the outcome in disguise (innocent name, so the name guard cannot catch it).
+    leak_train = train.assign(district_nurse_visits=y * 3)
+    leak_held = held.assign(district_nurse_visits=y_eval * 3)
+    with caplog.at_level(logging.WARNING, logger="npc_risk.risk"):
+        m = train_model(leak_train, y, leak_held, y_eval, config=FAST, training_window=WINDOW)
+    assert m.card["evaluation"]["auroc"] > 0.85
+    assert m.card["warnings"] and "LEAKAGE ALARM" in m.card["warnings"][0]
+    assert any("LEAKAGE ALARM" in r.getMessage() for r in caplog.records)
+
+
+def test_logs_hold_no_patient_values(frames, caplog):
+    train, y, held, y_eval, _ = frames
+    with caplog.at_level(logging.DEBUG, logger="npc_risk"):
+        train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert train["patient_id"].iloc[0] not in text and "B80" not in text
+
+
+def test_held_out_practices(frames):
+    train, y, held, y_eval, _ = frames
+    held_set = holdout_practices(train["practice_code"], fraction=0.25, seed=7)
+    assert len(held_set) == 5
+    assert held_set == holdout_practices(train["practice_code"].iloc[::-1], fraction=0.25, seed=7)
+    cfg = RiskConfig(min_samples_leaf=20, max_iter=60, calibration_folds=2,
+                     holdout_practice_fraction=0.25)
+    m = train_model(train, y, held, y_eval, config=cfg, training_window=WINDOW)
+    assert m.training_window["held_out_practices"] == 5
+    in_model = holdout_practices(train["practice_code"], fraction=0.25, seed=cfg.seed)
+    n_eval = int(held["practice_code"].isin(in_model).sum())
+    assert m.card["evaluation"]["n"] == 5 * round(n_eval / 5)
+
+
+def test_bad_labels_are_model_errors(frames):
+    train, y, held, y_eval, _ = frames
+    with pytest.raises(ModelError, match="align"):
+        train_model(train, y[:-1], held, y_eval, config=FAST, training_window=WINDOW)
+    with pytest.raises(ModelError, match="all 0"):
+        train_model(train, np.zeros_like(y), held, y_eval, config=FAST, training_window=WINDOW)
+    with pytest.raises(ModelError, match="0/1"):
+        train_model(train, y * 2, held, y_eval, config=FAST, training_window=WINDOW)
+
+
+def test_rules_method_does_not_train(frames):
+    train, y, held, y_eval, _ = frames
+    with pytest.raises(ModelError, match="rules"):
+        train_model(train, y, held, y_eval, config=RiskConfig(method="rules"), training_window={})
+
+
+def test_score_of_empty_frame(model, frames):
+    assert score(model, frames[2].iloc[:0]).empty
+
+
+def test_logistic_scores_agree_in_ranking_with_its_own_contract(frames):
+    train, y, held, y_eval, _ = frames
+    cfg = RiskConfig(estimator="logistic", calibration_folds=2)
+    m = train_model(train, y, held, y_eval, config=cfg, training_window=WINDOW)
+    p = score(m, held)
+    assert roc_auc_score(y_eval, p) > 0.7
+    assert pd.Series(p).is_unique or p.nunique() > 0.9 * len(p)  # sigmoid keeps ranks distinct
+
+
+def test_nullable_flags_from_arrow_are_booleans():
+    from npc_risk.risk.design import FeatureSpec  # noqa: PLC0415
+
+    frame = pd.DataFrame({"age": [70, 80, 90], "ltc_copd": pd.Series([True, None, False], dtype=object),
+                          "sex": ["female", "male", None]})
+    spec = FeatureSpec.fit(frame)
+    assert spec.boolean == ("ltc_copd",)
+    x = spec.matrix(frame)
+    np.testing.assert_array_equal(x[:, 1], [1.0, np.nan, 0.0])
+    np.testing.assert_array_equal(x[:, 2:], [[1, 0], [0, 1], [0, 0]])  # unseen/missing: zeros

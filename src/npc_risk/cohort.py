@@ -214,7 +214,11 @@ def tie_break_order(t: ir.Table) -> list[ir.Value]:
 
 
 def fraction_target(count: ir.IntegerValue, fraction: float) -> ir.IntegerValue:
-    """round-half-up(fraction x count) in exact integer arithmetic (see module trap)."""
+    """round-half-up(fraction x count) in exact integer arithmetic (see module trap).
+
+    ibis compiles `//` to FLOOR(a / b) on a double for both DuckDB and Spark; that is exact here
+    because count x ppm + 500,000 stays far below 2**53 for any registered population.
+    """
     ppm = round(fraction * PPM)
     return ((count.cast("int64") * ppm + PPM // 2) // PPM).cast("int64")
 

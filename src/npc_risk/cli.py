@@ -28,8 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stdout = Console()
-stderr = Console(stderr=True)
+# Off a terminal (cron, CI logs) rich would wrap tables at 80 columns; give them room instead.
+stdout = Console(width=None if sys.stdout.isatty() else 160)
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 AsOf = Annotated[datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="The as-of date (YYYY-MM-DD): every look-back ends here; nothing after it is used.")]
 Input = Annotated[Path, typer.Option("--input", "-i", help="Extract folder: one <table>.parquet or <table>.csv per table.")]
@@ -92,6 +93,104 @@ def dictionary(
     """Regenerate the data dictionary (Markdown) from the pandera models."""
     path = pipeline.write_dictionary(output)
     stdout.print(f"wrote {path}", highlight=False)
+
+
+Pipeline = Annotated[Path | None, typer.Option("--pipeline", "-p", help="Pipeline config (TOML) in pipelines/; default: built-in defaults (as pipelines/leeds_npc.toml).")]
+
+
+@app.command()
+@_user_errors
+def run(
+    input_dir: Input,
+    as_of: AsOf,
+    output: Output = Path("out"),
+    pipeline_file: Pipeline = None,
+    model: Annotated[Path | None, typer.Option("--model", help="A model saved by `npc-risk train` (.skops). Default: train on the extract's history in this run.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """The nightly job: validate and ingest, derive features, score, select cohorts, publish.
+
+    Publishes atomically into OUTPUT/<as-of>/ (patients.parquet, cohort/, neighbourhoods.parquet,
+    evidence.parquet, quarantine/, manifest.json, model/) and prints a per-neighbourhood summary
+    with small numbers suppressed.
+    """
+    _logging(quiet)
+    config = pipeline.load_config(pipeline_file)
+    result = pipeline.run_pipeline(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
+                                   config=config, model_path=model)
+    if not quiet:
+        stdout.print(report.summary_table(result.summary))
+    stdout.print(f"published {result.output}", highlight=False)
+
+
+@app.command()
+@_user_errors
+def train(
+    input_dir: Input,
+    as_of: AsOf,
+    model_out: Annotated[Path, typer.Option("--model-out", help="Where to write the model (.skops); the model card is written beside it (.card.json, .card.md).")],
+    pipeline_file: Pipeline = None,
+    work_dir: Annotated[Path, typer.Option("--work-dir", help="Scratch folder for intermediate files.")] = Path("out"),
+    quiet: Quiet = False,
+) -> None:
+    """Train the 12-month emergency-admission model with a temporal split on the extract's history.
+
+    Features as of AS_OF - 730 days train against admissions in the following 12 months; features
+    as of AS_OF - 365 days evaluate against the last 12 months (a later, unseen window).
+    """
+    _logging(quiet)
+    config = pipeline.load_config(pipeline_file)
+    card = pipeline.train_command(input_dir=input_dir, as_of=_date(as_of), model_out=model_out,
+                                  config=config, work_dir=work_dir)
+    stdout.print(report.card_table(card))
+    stdout.print(f"wrote {model_out}", highlight=False)
+
+
+@app.command()
+@_user_errors
+def generate(
+    patients: Annotated[int, typer.Option("--patients", min=100, help="Number of people in the city.")],
+    as_of: AsOf,
+    output: Output,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same bytes.")] = 20260331,
+    dirt_rate: Annotated[float, typer.Option("--dirt-rate", min=0.0, max=0.05, help="Share of rows per table made dirty (quarantine is exercised on every run).")] = 0.002,
+    quiet: Quiet = False,
+) -> None:
+    """Write a synthetic Leeds-like city: OUTPUT/extract/ (the data contract) and OUTPUT/truth/."""
+    _logging(quiet)
+    summary = pipeline.generate(patients=patients, seed=seed, as_of=_date(as_of), output=output,
+                                dirt_rate=dirt_rate)
+    stdout.print(report.generate_table(summary))
+
+
+@app.command()
+@_user_errors
+def calibrate(
+    input_dir: Annotated[Path, typer.Option("--input", "-i", help="A generated city folder (holding extract/ and truth/).")],
+) -> None:
+    """Print the generated city's magnitudes beside the NHS reference targets."""
+    rows = pipeline.calibrate(input_dir)
+    stdout.print(report.calibration_table(rows))
+
+
+codelists_app = typer.Typer(help="Show and verify the clinical code lists.", no_args_is_help=True)
+app.add_typer(codelists_app, name="codelists")
+Folder = Annotated[Path | None, typer.Option("--folder", help="A code-list folder (default: the packaged lists).")]
+
+
+@codelists_app.command("list")
+@_user_errors
+def codelists_list(folder: Folder = None) -> None:
+    """List the code lists: concept, coding system, match rule, number of codes, source."""
+    stdout.print(report.codelists_table(pipeline.codelists_list(folder)))
+
+
+@codelists_app.command("check")
+@_user_errors
+def codelists_check(folder: Folder = None) -> None:
+    """Verify hashes, code formats, duplicates and empty lists against the manifest."""
+    n = pipeline.codelists_check(folder)
+    stdout.print(f"{n} code lists OK", highlight=False)
 
 
 @app.command()

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from npc_risk import io
+import ibis
+import ibis.expr.types as ir
+
+from npc_risk import __version__, io, steps
+from npc_risk.codelists import CodelistSet, check_codelists, list_codelists, load_codelists
+from npc_risk.cohort import COHORT_COLUMNS, neighbourhood_report, select_cohort
+from npc_risk.config import PipelineConfig, load_config  # noqa: F401 (re-exported for the CLI)
+from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.errors import CodelistError, InputFileError, ModelError
 from npc_risk.ingest import IngestResult, TableReport, assert_contract, ingest_extract
+from npc_risk.publish import previous_run, summary_rows
+from npc_risk.publish import publish_run
+from npc_risk.risk import TrainedModel, load_model, save_model
 from npc_risk.schemas.dictionary import render_dictionary
 
 log = logging.getLogger(__name__)
@@ -126,15 +138,19 @@ def run_pipeline(
         if previous is not None:
             previous = con.create_table("previous_cohort", previous.to_pyarrow(), temp=True)
         selected = select_cohort(scored, config=config.cohort, previous_patients=previous)
+        # Materialise once: the ranking windows feed the report, the statistics and the files.
+        ranked = con.create_table("ranked_patients", selected.patients, temp=True)
+        cohort_rows = ranked.filter(ranked.in_cohort)
         words = con.create_table("drivers", steps.drivers(
-            current.person, selected.cohort.select("patient_id"), config=config, model=model
+            current.person, cohort_rows.select("patient_id"), config=config, model=model
         ), temp=True)
-        patients_out = _with_drivers(selected.patients, words)
-        cohort_out = _with_drivers(selected.cohort, words)
-        stats = neighbourhood_statistics(patients_out, selected.report)
-        in_cohort = _count(cohort_out)
-        timer.step("select", started, eligible=_count(patients_out.filter(patients_out.eligible)),
-                   selected=in_cohort)
+        patients_out = _with_drivers(ranked, words)
+        cohort_out = _with_drivers(cohort_rows.select(*COHORT_COLUMNS), words)
+        report = neighbourhood_report(ranked, previous_patients=previous)
+        stats = con.create_table("neighbourhood_stats",
+                                 neighbourhood_statistics(ranked, report), temp=True)
+        timer.step("select", started, eligible=_count(ranked.filter(ranked.eligible)),
+                   selected=_count(cohort_rows))
 
         started = time.perf_counter()
         manifest = _manifest(config=config, as_of=as_of, ingested=ingested, codelists=codelists,
@@ -146,9 +162,138 @@ def run_pipeline(
         )
         _copy_model_files(model_files, final / "model")
         timer.step("publish", started, files=sum(1 for p in final.rglob("*") if p.is_file()))
-        summary = summary_rows(publishable_neighbourhoods(stats))
+        summary = summary_rows(stats)
     finally:
         con.disconnect()
     _finish_manifest(final / "manifest.json", timer)
     shutil.rmtree(work, ignore_errors=True)
     return RunResult(final, summary, json.loads((final / "manifest.json").read_text()))
+
+
+def _count(table: ir.Table) -> int:
+    return int(table.count().to_pyarrow().as_py())
+
+
+def _with_drivers(table: ir.Table, words: ir.Table) -> ir.Table:
+    """Replace the placeholder `drivers` column with the explained words (cohort only)."""
+    columns = table.columns
+    joined = table.drop("drivers").left_join(words, "patient_id")
+    return joined.select(*[joined[c] for c in columns if c != "drivers"],
+                         drivers=joined.drivers).select(*columns)
+
+
+def _model(con, tables, *, as_of, codelists, config, model_path, work):
+    """The trained model (loaded, or trained on history) and the files to publish with it."""
+    if config.risk.method == "rules":
+        return None, []
+    if model_path is not None:
+        model = load_model(Path(model_path))
+        stem = Path(model_path).with_suffix("")
+        files = [Path(model_path)] + [p for p in (stem.with_suffix(".card.json"),
+                                                  stem.with_suffix(".card.md")) if p.exists()]
+        return model, files
+    model = steps.train_on_history(con, tables, as_of=as_of, codelists=codelists,
+                                   config=config, work_dir=work)
+    path = save_model(model, io.private_dir(work / "model") / "risk_model.skops")
+    return model, sorted(path.parent.iterdir())
+
+
+def _copy_model_files(files: list[Path], folder: Path) -> None:
+    if not files:
+        return
+    io.private_dir(folder)
+    for path in files:
+        shutil.copyfile(path, folder / path.name)
+
+
+def _manifest(*, config, as_of, ingested, codelists, unmatched, model_files, timer) -> dict:
+    inputs = {}
+    for report in ingested.reports:
+        path = ingested.input_files.get(report.table)
+        inputs[report.table] = {
+            "file": path.name if path else None,
+            "sha256": io.file_sha256(path) if path else None,
+            **{k: v for k, v in report.as_dict().items() if k not in ("table", "file")},
+        }
+    cards = {p.name: io.file_sha256(p) for p in model_files}
+    return {
+        "package_version": __version__,
+        "as_of": as_of.isoformat(),
+        "config": config.as_dict(),
+        "config_hash": config.digest(),
+        "inputs": inputs,
+        "codelists": {"folder": str(codelists.folder), "manifest_sha256": _manifest_hash(codelists)},
+        "unmatched_codes": unmatched,
+        "model_files": cards,
+        "steps": timer.steps,
+    }
+
+
+def _manifest_hash(codelists: CodelistSet) -> str | None:
+    path = Path(codelists.folder) / "manifest.toml"
+    return io.file_sha256(path) if path.exists() else None
+
+
+def _finish_manifest(path: Path, timer: _Timer) -> None:
+    """Add the publish step's own timing (known only after publishing) to the manifest."""
+    manifest = json.loads(path.read_text())
+    manifest["steps"] = timer.steps
+    io.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", path)
+
+
+# ---------------------------------------------------------------------------------- training
+def train_command(
+    *, input_dir: Path, as_of: date, model_out: Path, config: PipelineConfig, work_dir: Path,
+) -> dict:
+    """Train the emergency-admission model on the extract's history and save it (skops) with
+    its model card; returns the card."""
+    if config.risk.method != "model":
+        raise ModelError('[risk] method = "rules" needs no training; set method = "model" to train')
+    work = io.private_dir(Path(work_dir) / f".train-{as_of.isoformat()}")
+    con = io.connect(config.run.engine, memory_limit=config.run.memory_limit,
+                     threads=config.run.threads, temp_directory=work / "spill")
+    try:
+        ingested = _ingest(con, input_dir=input_dir, as_of=as_of, work_dir=work)
+        codelists = load_codelists(config.features.codelists)
+        model = steps.train_on_history(con, ingested.tables, as_of=as_of, codelists=codelists,
+                                       config=config, work_dir=work)
+        save_model(model, Path(model_out))
+    finally:
+        con.disconnect()
+    shutil.rmtree(work, ignore_errors=True)
+    return model.card
+
+
+# ------------------------------------------------------------------------------- code lists
+def codelists_list(folder: Path | None) -> list[dict]:
+    return list_codelists(folder)
+
+
+def codelists_check(folder: Path | None) -> int:
+    """Verify every list; raise CodelistError naming the first problem and the count."""
+    problems = check_codelists(folder)
+    if problems:
+        raise CodelistError(f"{problems[0]} ({len(problems)} problem(s) in all; run "
+                            "`npc-risk codelists check` after fixing each)")
+    return len(list_codelists(folder))
+
+
+# -------------------------------------------------------------------------- synthetic city
+def generate(*, patients: int, seed: int, as_of: date, output: Path, dirt_rate: float):
+    """Write a synthetic city (extract + truth); see npc_risk.synth."""
+    from npc_risk.synth.city import generate_city  # noqa: PLC0415 (heavy; only this command)
+
+    return generate_city(patients=patients, seed=seed, as_of=as_of, output=Path(output),
+                         dirt_rate=dirt_rate)
+
+
+def calibrate(city_dir: Path) -> list[dict]:
+    """Measured magnitudes of a generated city beside the reference targets."""
+    from npc_risk.synth.calibration import calibration_report  # noqa: PLC0415
+
+    city_dir = Path(city_dir)
+    extract, truth = city_dir / "extract", city_dir / "truth"
+    if not extract.is_dir() or not truth.is_dir():
+        raise InputFileError(f"{city_dir}: expected extract/ and truth/ folders made by "
+                             "`npc-risk generate`; pass --input with such a folder")
+    return calibration_report(extract, truth)

@@ -21,3 +21,13 @@ def test_model_method_without_a_model_is_a_model_error():
     frame, _, _ = synthetic_features(10, seed=3)
     with pytest.raises(ModelError, match="trained model"):
         score_people(frame, config=RiskConfig())
+
+
+def test_rules_score_can_be_evaluated_without_calibration_claims():
+    from npc_risk.risk import evaluate  # noqa: PLC0415
+
+    frame, _, y = synthetic_features(2000, seed=4)
+    report = evaluate(rules_score(frame), y, frame, is_probability=False)
+    assert report["calibration"] is None and report["brier"] is None
+    assert report["auroc"] > 0.6
+    assert all(r["expected"] is None for r in report["calibration_by_decile"])

@@ -123,6 +123,9 @@ def test_bad_labels_are_model_errors(frames):
         train_model(train, y[:-1], held, y_eval, config=FAST, training_window=WINDOW)
     with pytest.raises(ModelError, match="all 0"):
         train_model(train, np.zeros_like(y), held, y_eval, config=FAST, training_window=WINDOW)
+    with pytest.raises(ModelError, match="index"):
+        train_model(train, pd.Series(y, index=train["patient_id"]), held, y_eval, config=FAST,
+                    training_window=WINDOW)
     with pytest.raises(ModelError, match="0/1"):
         train_model(train, y * 2, held, y_eval, config=FAST, training_window=WINDOW)
 

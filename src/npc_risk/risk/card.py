@@ -76,8 +76,9 @@ def evaluate(scores, outcome, frame: pd.DataFrame, *, fractions=(0.01, 0.02, 0.0
         out["calibration"] = None
     out["calibration_by_decile"] = [
         {"decile": row["decile"], "n": suppress(row["n"]), "observed": suppress(row["observed"]),
-         "expected": round(row["expected"], 1), "observed_rate":
-         suppressed_rate(row["observed"], row["n"]), "mean_predicted": _r(row["mean_predicted"])}
+         "expected": round(row["expected"], 1) if is_probability else None,
+         "observed_rate": suppressed_rate(row["observed"], row["n"]),
+         "mean_predicted": _r(row["mean_predicted"]) if is_probability else None}
         for row in calibration_by_decile(s, y)
     ]
     out["subgroups"] = subgroup_tables(s, y, frame, fractions)

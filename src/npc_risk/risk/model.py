@@ -4,8 +4,9 @@ Contract
 * `train_model(train_features, train_labels, eval_features, eval_labels, *, config,
   training_window)` -> `TrainedModel`. The pipeline builds the temporal split: training features
   as of T - 365 d with labels in (T - 365 d, T]; evaluation features as of a later date with the
-  labels after it. Frames are one row per person, labels 0/1 aligned by position (same length,
-  same order). Optionally a share of practices is held out (`config.holdout_practice_fraction`).
+  labels after it. Frames are one row per person; labels are 0/1, aligned row for row (an array
+  by position; a Series must also carry the frame's index, else ModelError - a Series indexed
+  by patient_id against a RangeIndex frame would otherwise pair the wrong people silently). Optionally a share of practices is held out (`config.holdout_practice_fraction`).
 * `score(model, features)` -> Series of calibrated probabilities in [0, 1], index = features.index,
   deterministic (no randomness at prediction time).
 
@@ -90,7 +91,10 @@ def make_estimator(config: RiskConfig) -> CalibratedClassifierCV:
     return CalibratedClassifierCV(base, method=config.calibration, cv=folds, ensemble=False)
 
 
-def _labels(labels, n: int, what: str) -> np.ndarray:
+def _labels(labels, n: int, what: str, index: pd.Index | None = None) -> np.ndarray:
+    if isinstance(labels, pd.Series) and index is not None and not labels.index.equals(index):
+        raise ModelError(f"{what}: the label Series' index differs from the feature frame's; "
+                         "align them first (e.g. merge on patient_id, then take the column)")
     y = np.asarray(labels)
     if y.shape != (n,):
         raise ModelError(f"{what}: {y.shape[0] if y.ndim else 0} labels for {n} feature rows; "
@@ -132,8 +136,8 @@ def train_model(
     if config.method != "model":
         raise ModelError('train_model needs [risk] method = "model"; the rules score needs no training')
     started = time.perf_counter()
-    y_train = _labels(train_labels, len(train_features), "training labels")
-    y_eval = _labels(eval_labels, len(eval_features), "evaluation labels")
+    y_train = _labels(train_labels, len(train_features), "training labels", train_features.index)
+    y_eval = _labels(eval_labels, len(eval_features), "evaluation labels", eval_features.index)
     window = dict(training_window)
     if config.holdout_practice_fraction > 0:
         held = holdout_practices(train_features["practice_code"],

@@ -50,7 +50,7 @@ def log_need(params: Params, pop: Population, morb: Morbidity, y: int) -> tuple[
     eta = (morb.emerg_log_rr[:, None] * present).sum(axis=0)
     eta += params.rate("efi_log_rr_per_deficit") * deficits
     eta += params.rate("sigma_permanent") * pop.v + params.rate("sigma_transient") * pop.w[y]
-    return eta, deficits
+    return np.minimum(eta, params.rate("eta_cap")), deficits
 
 
 class RateModel:

@@ -95,4 +95,4 @@ def assign_conditions(rng: np.random.Generator, params: Params, pop: Population)
 def mortality_multiplier(params: Params, pop: Population, morb: Morbidity) -> np.ndarray:
     """Relative death hazard: worse with the latent state and serious conditions."""
     burden = (morb.emerg_log_rr[:, None] * (morb.onset <= pop.as_of)).sum(axis=0)
-    return np.exp(0.35 * pop.v + 0.6 * burden - 0.1)
+    return np.minimum(np.exp(0.25 * pop.v + 0.3 * burden - 0.1), 10.0)

@@ -1,0 +1,50 @@
+"""Magnitudes of a 20,000-person city against nhs-data-conventions.md §10 (bands, not points).
+
+One city is generated for the module; `calibration.measure` computes each figure the way the
+pipeline would (last 12 months before as-of; people registered and alive on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from npc_risk.synth import generate_city
+from npc_risk.synth.calibration import measure
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    out = tmp_path_factory.mktemp("city20k")
+    generate_city(patients=20_000, seed=2026, as_of=dt.date(2026, 3, 31), output=out)
+    return measure(out / "extract", out / "truth")
+
+
+@pytest.mark.parametrize(("metric", "low", "high"), [
+    ("emergency_admissions_per_1000", 70, 125),  # ~100 (§10.1)
+    ("emergency_admissions_per_1000_67plus", 170, 320),  # 202-282 at 67+
+    ("ae_attendances_per_1000", 320, 480),  # ~400
+    ("outpatient_appointments_per_1000", 1600, 2400),  # ~2,000 booked
+    ("outpatient_dna_share", 0.045, 0.08),  # 6.2 %
+    ("gp_appointments_per_person", 4.8, 6.8),  # ~5.8
+])
+def test_utilisation_in_plausible_bands(city, metric, low, high):
+    assert low <= city[metric] <= high, f"{metric} = {city[metric]:.3f}"
+
+
+def test_efi_distribution_in_over_65s_roughly_50_35_12_3(city):
+    """Deficits counted with the reference example codes, value rules and polypharmacy (§1.2)."""
+    assert 0.40 <= city["efi_fit_share_65plus"] <= 0.65
+    assert 0.20 <= city["efi_mild_share_65plus"] <= 0.45
+    assert 0.06 <= city["efi_moderate_share_65plus"] <= 0.18
+    assert 0.01 <= city["efi_severe_share_65plus"] <= 0.06
+
+
+def test_top_five_percent_by_true_risk_hold_at_least_40_percent_of_bed_days(city):
+    """Leeds concentration (§10.2): the top 5 % by true risk use about half of emergency bed days."""
+    assert city["top5_share_emergency_bed_days"] >= 0.40
+
+
+def test_oracle_discriminates_like_a_good_model(city):
+    assert 0.72 <= city["oracle_auroc"] <= 0.88

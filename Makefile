@@ -22,7 +22,7 @@ help:  ## list the targets
 env: .venv/.synced  ## create or update the virtual environment from uv.lock
 
 run: env  ## the nightly pipeline on sample_data/ with the embedded DuckDB, outputs under out/
-	$(RUN) npc-risk run --input sample_data/extract --output $(OUT) --as-of $(AS_OF)
+	$(RUN) npc-risk run --input sample_data/extract --output $(OUT) --as-of $(AS_OF) --pipeline pipelines/leeds_npc.toml
 
 test: env  ## the whole test suite
 	$(RUN) pytest -q

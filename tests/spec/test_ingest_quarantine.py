@@ -6,9 +6,9 @@ invalid NHS number, date-order rule, date after the as-of date, unknown referenc
 practice), duplicate. Every other row is accepted with typed values. Nothing is dropped silently:
 rows read == accepted + quarantined, and the quarantine file keeps the raw text and the reason.
 
-Each case below writes the clean extract of tests/spec/_extract.py (one linked row per table,
-as-of 2026-03-31) plus ONE dirty copy of a table's clean row with one value changed; the clean
-row must stay accepted and the dirty row must be quarantined with exactly the reason beside it.
+In ONE_DIRTY_VALUE, each case is a table's clean row (tests/spec/_extract.py: one linked row per
+table, as-of 2026-03-31) with ONE value changed; that row must be quarantined with exactly the
+reason beside it, and every clean row must stay accepted.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 from tests.spec._extract import (
     AS_OF,
     BASE,
+    FRESH_KEY,
     OPTIONAL,
     clean_rows,
     dirty_row,
@@ -92,17 +93,68 @@ ONE_DIRTY_VALUE = [
 ]
 
 
+def _lookup(table: str) -> str:
+    """The column that identifies a case's row in its table's quarantine file."""
+    return "patient_id" if "patient_id" in clean_rows(table)[0] else FRESH_KEY[table][0]
+
+
+def _tag(i: int, table: str) -> str:
+    """Case i's own identifier: a patient of its own, or its own practice / LSOA code."""
+    return {"practices": f"B{i:05d}", "lsoa_deprivation": f"E01{i:06d}"}.get(table, f"C{i:02d}")
+
+
+@pytest.fixture(scope="module")
+def one_dirty_value(tmp_path_factory):
+    """All ONE_DIRTY_VALUE cases in one extract (ingest is run once, not once per case).
+
+    Case i's row is its table's clean row with the case's value, on a patient of its own (C<i>,
+    a clean patient added to `patients`) or with its own practice / LSOA code, and its own unique
+    id, so the cases cannot interfere. Returns the ingest result and, per (table, id), the reason
+    in the quarantine file.
+    """
+    add: dict[str, list[dict]] = {}
+    for i, (table, column, raw, _) in enumerate(ONE_DIRTY_VALUE):
+        row = dirty_row(table)
+        tag = _tag(i, table)
+        row[_lookup(table)] = tag
+        if table in FRESH_KEY and FRESH_KEY[table][0] != _lookup(table):
+            row[FRESH_KEY[table][0]] += f"-{i}"  # e.g. spell S2-7
+        if _lookup(table) == "patient_id" and table != "patients":
+            add.setdefault("patients", []).append(dirty_row("patients", patient_id=tag))
+        row[column] = raw
+        add.setdefault(table, []).append(row)
+    folder = tmp_path_factory.mktemp("one_dirty_value")
+    result = run_ingest(write_extract(folder / "extract", add=add), folder / "work")
+    reasons = {}
+    for table in {t for t, *_ in ONE_DIRTY_VALUE}:
+        for row in pq.read_table(result.quarantine_dir / f"{table}.parquet").to_pylist():
+            reasons[(table, row[_lookup(table)])] = row["reason"]
+    return result, add, reasons
+
+
 @pytest.mark.parametrize(
-    ("table", "column", "raw", "reason"), ONE_DIRTY_VALUE,
+    ("i", "table", "column", "raw", "reason"), [(i, *case) for i, case in enumerate(ONE_DIRTY_VALUE)],
     ids=[f"{t}.{c}={v!r}->{r}" for t, c, v, r in ONE_DIRTY_VALUE],
 )
-def test_one_dirty_value_quarantines_its_row_with_the_reason(tmp_path, table, column, raw, reason):
-    """The dirty copy is quarantined with exactly this reason; the clean row is accepted."""
-    extract = write_extract(tmp_path / "extract", add={table: [dirty_row(table, **{column: raw})]})
-    result = run_ingest(extract, tmp_path / "work")
-    got = report(result, table)
-    assert got.reasons == {reason: 1}
-    assert (got.rows_read, got.accepted, got.quarantined) == (2, 1, 1)
+def test_one_dirty_value_quarantines_its_row_with_the_reason(one_dirty_value, i, table, column, raw, reason):
+    """A clean row with this one value changed is quarantined with exactly this reason."""
+    _, _, reasons = one_dirty_value
+    ident = raw.strip() if column == _lookup(table) else _tag(i, table)
+    assert reasons[(table, ident)] == reason
+
+
+def test_one_dirty_value_leaves_every_clean_row_accepted(one_dirty_value):
+    """Only the dirty rows are quarantined: rows read == accepted + quarantined, and every
+    clean row (BASE plus the cases' own clean patients) is accepted."""
+    result, add, reasons = one_dirty_value
+    dirty_patients = sum(t == "patients" for t, *_ in ONE_DIRTY_VALUE)
+    for table in BASE:
+        got = report(result, table)
+        dirty = sum(t == table for t, *_ in ONE_DIRTY_VALUE)
+        clean = len(BASE[table]) + len(add.get(table, [])) - dirty
+        assert (got.rows_read, got.accepted, got.quarantined) == (clean + dirty, clean, dirty), table
+    assert len(reasons) == len(ONE_DIRTY_VALUE)
+    assert dirty_patients == sum(report(result, "patients").reasons.values())
 
 
 OPTIONAL_TABLE_CASES = [

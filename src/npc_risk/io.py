@@ -99,16 +99,29 @@ def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
             table = table.select(
                 **{c: table[c].cast("string") for c in table.columns}
             )
-        table.count().execute()  # force a read so a corrupt file fails here, with its name
-    except InputFileError:
-        raise
-    except Exception as exc:  # the engine's own error types differ per backend and version
+        table.count().to_pyarrow()  # force a read so a corrupt file fails here, with its name
+    except _read_errors() as exc:
         reason = type(exc).__name__
         raise InputFileError(
             f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({reason}); "
             "check the file is complete and UTF-8 CSV with a header row, or valid Parquet"
         ) from None
     return table
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "this file cannot be read" (not a bug), per installed engine."""
+    import duckdb  # noqa: PLC0415
+
+    errors: list[type[BaseException]] = [duckdb.IOException, duckdb.InvalidInputException,
+                                         duckdb.ConversionException, OSError, UnicodeDecodeError]
+    try:
+        from pyspark.errors import AnalysisException  # noqa: PLC0415
+    except ImportError:
+        pass
+    else:
+        errors.append(AnalysisException)
+    return tuple(errors)
 
 
 def file_sha256(path: Path) -> str:

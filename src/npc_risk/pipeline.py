@@ -102,6 +102,9 @@ def run_pipeline(
     with its model card beside the run's outputs.
     """
     output_dir = Path(output_dir)
+    # User inputs that can fail are checked before any heavy work: the model file, the lists.
+    preloaded = load_model(Path(model_path)) if model_path and config.risk.method == "model" else None
+    codelists = load_codelists(config.features.codelists)
     work = io.private_dir(output_dir / f".work-{as_of.isoformat()}")
     run = config.run
     con = io.connect(run.engine, memory_limit=run.memory_limit, threads=run.threads,
@@ -114,7 +117,6 @@ def run_pipeline(
                    quarantined=sum(r.quarantined for r in ingested.reports))
 
         started = time.perf_counter()
-        codelists = load_codelists(config.features.codelists)
         current = steps.features_as_of(con, ingested.tables, as_of=as_of, codelists=codelists,
                                        config=config, work_dir=work)
         population = _count(current.person)
@@ -123,9 +125,10 @@ def run_pipeline(
 
         started = time.perf_counter()
         model, model_files = _model(con, ingested.tables, as_of=as_of, codelists=codelists,
-                                    config=config, model_path=model_path, work=work)
+                                    config=config, model_path=model_path, preloaded=preloaded,
+                                    work=work)
         scores = steps.score(current.person, config=config, model=model)
-        timer.step("score", started, scored=len(scores))
+        timer.step("score", started, scored=scores.num_rows)
 
         started = time.perf_counter()
         patients = ingested.tables["patients"]
@@ -182,12 +185,12 @@ def _with_drivers(table: ir.Table, words: ir.Table) -> ir.Table:
                          drivers=joined.drivers).select(*columns)
 
 
-def _model(con, tables, *, as_of, codelists, config, model_path, work):
+def _model(con, tables, *, as_of, codelists, config, model_path, preloaded, work):
     """The trained model (loaded, or trained on history) and the files to publish with it."""
     if config.risk.method == "rules":
         return None, []
     if model_path is not None:
-        model = load_model(Path(model_path))
+        model = preloaded
         stem = Path(model_path).with_suffix("")
         files = [Path(model_path)] + [p for p in (stem.with_suffix(".card.json"),
                                                   stem.with_suffix(".card.md")) if p.exists()]

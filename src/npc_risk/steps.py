@@ -14,6 +14,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from npc_risk import io
 from npc_risk.codelists import CodelistSet
@@ -98,15 +99,16 @@ def train_on_history(
     return train_model(train_x, train_y, eval_x, eval_y, config=config.risk, training_window=window)
 
 
-def score(person: ir.Table, *, config: PipelineConfig, model: TrainedModel | None) -> pd.DataFrame:
+def score(person: ir.Table, *, config: PipelineConfig, model: TrainedModel | None) -> pa.Table:
     """Risk score per person (patient_id, risk_score), ordered by patient_id."""
     frame = person.order_by("patient_id").to_pyarrow().to_pandas()
     scores = score_people(frame, config=config.risk, model=model)
-    return pd.DataFrame({"patient_id": frame["patient_id"].to_numpy(), "risk_score": scores.to_numpy()})
+    return pa.table({"patient_id": frame["patient_id"].to_numpy(),
+                     "risk_score": scores.to_numpy(dtype="float64")})
 
 
 def drivers(person: ir.Table, patient_ids: ir.Table, *, config: PipelineConfig,
-            model: TrainedModel | None) -> pd.DataFrame:
+            model: TrainedModel | None) -> pa.Table:
     """Plain-words drivers ("; "-joined) for the given people (the selected cohort)."""
     chosen = person.semi_join(patient_ids, "patient_id").order_by("patient_id")
     frame = chosen.to_pyarrow().to_pandas()
@@ -115,4 +117,5 @@ def drivers(person: ir.Table, patient_ids: ir.Table, *, config: PipelineConfig,
     text = explained[sorted(words)].apply(lambda col: col.fillna(""))
     joined = text.iloc[:, 0].str.cat(text.iloc[:, 1:], sep="; ") if len(words) > 1 else text.iloc[:, 0]
     joined = joined.str.replace(r"(; )+$", "", regex=True).str.replace(r"^(; )+", "", regex=True)
-    return pd.DataFrame({"patient_id": frame["patient_id"].to_numpy(), "drivers": joined.to_numpy()})
+    return pa.table({"patient_id": pa.array(frame["patient_id"].to_numpy(), pa.string()),
+                     "drivers": pa.array(joined.to_numpy(), pa.string())})

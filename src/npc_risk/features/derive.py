@@ -1,7 +1,15 @@
 """`derive_features`: the feature table, the evidence table and unmatched-code counts.
 
-Everything is an ibis expression evaluated as of `as_of` (never today); nothing is executed here,
-so the same expressions run on DuckDB or Spark. Contract and column list: docs/architecture.md.
+Everything is an ibis expression evaluated as of `as_of` (never today), so the same expressions
+run on DuckDB or Spark. Contract and column list: docs/architecture.md.
+
+Cost model (benchmarks/features.py): the intermediates that more than one output needs — the
+population, the matched-event aggregate (`conditions.evidence_base`), the long flags, the
+per-person medicines and the HFRS categories — are materialised once with `Table.cache()` on the
+backend the input tables belong to (a DuckDB temp table; `persist` on Spark). So calling
+`derive_features` runs those queries; `person`, `evidence` and `unmatched` stay lazy and read the
+cached tables. The cache lives as long as the returned `FeatureResult` (ibis releases it when the
+expressions are garbage-collected).
 """
 
 from __future__ import annotations
@@ -59,13 +67,15 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
                       for code, _ in codelists.lists[n].codes})
     weights = load_hfrs_weights()
 
-    pop = population(tables, as_of)
-    hits = event_hits(tables, cmap, as_of, lengths)
-    hits = hits.semi_join(pop.select("patient_id"), "patient_id")
+    # Intermediate tables used by more than one output are computed once and cached on the
+    # tables' backend (DuckDB temp table / Spark persist); everything else stays lazy.
+    pop = population(tables, as_of).cache()
+    in_pop = pop.select("patient_id")
+    hits = event_hits(tables, cmap, as_of, lengths).semi_join(in_pop, "patient_id")
     roles, params = cond.roles_and_params(coded, codelists)
     vrules = cond.value_rules_table(codelists, coded)
-    rh = cond.role_hits(hits, roles, vrules, pop)
-    long = cond.condition_flags(rh, params, pop)
+    base = cond.evidence_base(hits, roles, vrules, params, pop, as_of).cache()
+    long = cond.condition_flags(base, params, pop, as_of)
 
     # eFI deficit 26, polypharmacy: >= 5 distinct dm+d codes issued in (T-365d, T] (§1.3).
     # Trap: distinct dm+d codes, not ingredients (no VTM map yet): a brand/strength switch can
@@ -73,11 +83,14 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     t = ibis.date(as_of)
     med = tables["medications"]
     med = med.filter((med.date <= t) & (t.delta(med.date, unit="day") < 365))
-    med = med.semi_join(pop.select("patient_id"), "patient_id")
-    poly = med.group_by("patient_id").aggregate(_n=med.dmd_code.nunique())
+    med = med.semi_join(in_pop, "patient_id")
+    # one row per (person, medicine): the distinct count and the evidence both come from it
+    pm = med.group_by(["patient_id", "dmd_code"]).aggregate(
+        first_date=med.date.min(), last_date=med.date.max()).cache()
+    poly = pm.group_by("patient_id").aggregate(_n=pm.dmd_code.count())
     poly = poly.filter(poly._n >= config.polypharmacy_min).select(
         "patient_id", col=ibis.literal("efi_polypharmacy"))
-    long = ibis.union(long, poly)
+    long = ibis.union(long, poly).cache()
 
     ltc_cols = [cond.column_name(c) for c in ltc]
     efi_cols = [cond.column_name(c) for c in efi]
@@ -85,7 +98,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     person = cond.wide_flags(pop, long, ltc_cols + efi_cols + flag_cols)
 
     cats = hfrs_categories(tables["apcs_diagnoses"], weights, as_of, config.hfrs_window_days)
-    cats = cats.semi_join(pop.select("patient_id"), "patient_id")
+    cats = cats.semi_join(in_pop, "patient_id").cache()
     person = person.left_join(hfrs_per_person(cats), "patient_id").drop("patient_id_right")
     for u in utilisation(tables, as_of):
         person = person.left_join(u, "patient_id").drop("patient_id_right")
@@ -117,10 +130,8 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     extra = [c for c in flag_cols if c not in tail]
     person = person.select(*lead, *ltc_cols, *tail, *extra)
 
-    ev = cond.evidence(rh, long)
-    pm = med.semi_join(poly, "patient_id")
-    poly_ev = pm.group_by(["patient_id", "dmd_code"]).aggregate(
-        first_date=pm.date.min(), last_date=pm.date.max())
+    ev = cond.evidence(base, long)
+    poly_ev = pm.semi_join(poly, "patient_id")
     poly_ev = poly_ev.select("patient_id", feature=ibis.literal("efi_polypharmacy"),
                              code="dmd_code", source=ibis.literal("medications"),
                              first_date="first_date", last_date="last_date")

@@ -7,8 +7,13 @@
   (`J44` matches `J440`, `J441`, `J44`; `J441` matches only `J441`). Implemented as equi-joins
   on substr(code, 0, L) for each L present, so DuckDB can hash-join.
 
-`hits` has one row per distinct (patient_id, date, code, list_name, source, numeric_value) with
-`days_before` = T - date in days (0 = on T). Duplicated events collapse to one hit.
+`hits` has one row per (event, matching list) with `days_before` = T - date in days (0 = on T).
+Duplicated events are NOT collapsed here (a hash-distinct over every hit is the most expensive
+step at scale): first/last dates are unaffected by duplicates, and the one count that is
+(`rx_min_count`) de-duplicates its own, much smaller, set of hits (conditions.evidence_base).
+
+`unmatched_counts` first collapses each source to one row per code (a few thousand groups), then
+matches the codes, so the code-list joins run on codes, not on events.
 """
 
 from __future__ import annotations
@@ -63,39 +68,47 @@ def event_hits(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: date,
                      list_name=p.list_name, source=ibis.literal("apcs"),
                      numeric_value=ibis.null("float64"))
             for p in _icd10_join(diag, cmap, icd10_lengths)]
-    hits = ibis.union(gp, rx, *hosp, distinct=True)
+    hits = ibis.union(gp, rx, *hosp)
     return hits.mutate(days_before=t.delta(hits.date, unit="day"))
 
 
 def unmatched_counts(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: date,
                      hfrs_codes: list[str], icd10_lengths: list[int]) -> ibis.Table:
-    """Per source table: events on or before T and how many matched no list (counts only)."""
+    """Per source table: events on or before T and how many matched no list (counts only).
+
+    Null codes count as events and unmatched events but not as unmatched codes.
+    """
     t = ibis.date(as_of)
     out = []
     for source, table, col, system in (("clinical_events", "clinical_events", "snomedct_code", "snomedct"),
                                        ("medications", "medications", "dmd_code", "dmd")):
         ev = tables[table].filter(ibis._.date <= t)
+        per_code = ev.group_by(code=ev[col]).aggregate(n=ev.count())
         known = cmap.filter(cmap.system == system).select(code="code").distinct()
-        miss = ev.anti_join(known, ev[col] == known.code)
-        out.append(_label(source, system).cross_join(
-            ev.aggregate(events=ev.count()).cross_join(
-                miss.aggregate(unmatched_events=miss.count(),
-                               unmatched_codes=miss[col].nunique()))))
+        miss = per_code.anti_join(known, "code")
+        out.append(_counts(source, system, per_code, miss))
     diag = tables["apcs_diagnoses"].filter(ibis._.admission_date <= t)
+    per_code = diag.group_by(code=diag.icd10_code).aggregate(n=diag.count())
     hf = rows_memtable([(c, "icd10", 3, "prefix", "hfrs") for c in hfrs_codes],
                        {"code": "string", "system": "string", "code_len": "int64", "match": "string",
                         "list_name": "string"})
     icd = ibis.union(cmap.filter(cmap.system == "icd10"), hf.select(*cmap.columns))
-    miss = diag
+    miss = per_code
     for n in sorted(set(icd10_lengths) | {3}):
-        known = icd.filter((icd.code_len == n) & (icd.match == "prefix")).select("code").distinct()
-        miss = miss.anti_join(known, miss.icd10_code.substr(0, n) == known.code)
-    ex = icd.filter(icd.match == "exact").select("code").distinct()
-    miss = miss.anti_join(ex, miss.icd10_code == ex.code)
-    out.append(_label("apcs_diagnoses", "icd10").cross_join(
-        diag.aggregate(events=diag.count()).cross_join(
-            miss.aggregate(unmatched_events=miss.count(), unmatched_codes=miss.icd10_code.nunique()))))
+        known = icd.filter((icd.code_len == n) & (icd.match == "prefix")).select(k="code").distinct()
+        miss = miss.anti_join(known, miss.code.substr(0, n) == known.k)
+    ex = icd.filter(icd.match == "exact").select(k="code").distinct()
+    miss = miss.anti_join(ex, miss.code == ex.k)
+    out.append(_counts("apcs_diagnoses", "icd10", per_code, miss))
     return ibis.union(*out)
+
+
+def _counts(source: str, system: str, per_code: ibis.Table, miss: ibis.Table) -> ibis.Table:
+    zero = ibis.literal(0, "int64")
+    return _label(source, system).cross_join(
+        per_code.aggregate(events=per_code.n.sum().fill_null(zero)).cross_join(
+            miss.aggregate(unmatched_events=miss.n.sum().fill_null(zero),
+                           unmatched_codes=miss.code.count())))
 
 
 def _label(source: str, system: str) -> ibis.Table:

@@ -193,6 +193,25 @@ def codelists_check(folder: Folder = None) -> None:
     stdout.print(f"{n} code lists OK", highlight=False)
 
 
+@codelists_app.command("import")
+@_user_errors
+def codelists_import(
+    source: Annotated[Path, typer.Argument(help="A downloaded file: an NHS PCD refset cluster CSV or an OpenCodelists CSV.")],
+    folder: Annotated[Path, typer.Option("--folder", help="The code-list folder to add the list to (your own copy of the lists, named in [features] codelists).")],
+    name: Annotated[str, typer.Option("--name", help="List name, e.g. ltc-heart-failure.snomedct")],
+    concept: Annotated[str, typer.Option("--concept", help="The concept the codes define, e.g. heart_failure")],
+    fmt: Annotated[str, typer.Option("--format", help="pcd (NHS primary care domain refset cluster) or opencodelists")] = "opencodelists",
+    cluster_id: Annotated[str | None, typer.Option("--cluster-id", help="PCD only: the cluster to take, e.g. HF_COD")] = None,
+    system: Annotated[str, typer.Option("--system", help="OpenCodelists only: snomedct, icd10 or dmd")] = "snomedct",
+    source_name: Annotated[str, typer.Option("--source", help="Where the file came from (recorded in the manifest)")] = "OpenCodelists",
+) -> None:
+    """Import a PCD refset cluster or an OpenCodelists download as a versioned list + manifest entry."""
+    path = pipeline.codelists_import(source=source, folder=folder, name=name, concept=concept,
+                                     fmt=fmt, cluster_id=cluster_id, system=system,
+                                     source_name=source_name)
+    stdout.print(f"wrote {path}", highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the package version."""

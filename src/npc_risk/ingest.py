@@ -83,7 +83,10 @@ def _parse(text: ir.StringValue, engine_type: str) -> ir.Value:
     if engine_type == "date":
         iso = ibis.ifelse(text.re_search(ISO_DATE), text.substr(0, 10), ibis.null("string"))
         return iso.try_cast("date")
-    return text.try_cast(engine_type)
+    number = text.try_cast(engine_type)
+    if engine_type == "float64":  # "nan" and "inf" parse as floats but are not measurements
+        number = ibis.ifelse(number.isnan() | number.isinf(), ibis.null("float64"), number)
+    return number
 
 
 def _check_failed(value: ir.Value, check) -> ir.BooleanValue:
@@ -134,6 +137,9 @@ def annotate(
     """
     columns = _columns(spec)
     text = {name: raw[name].cast("string").strip().nullif("") for name in columns}
+    for name, col in columns.items():
+        if (col.metadata or {}).get("strip_spaces"):  # e.g. NHS numbers displayed 3-3-4
+            text[name] = text[name].re_replace(" ", "")
     typed = {name: _parse(text[name], _engine_type(col)) for name, col in columns.items()}
 
     rules: list[tuple[ir.BooleanValue, str]] = []
@@ -146,9 +152,9 @@ def annotate(
     for name, col in columns.items():
         for check in col.checks:
             rules.append((typed[name].notnull() & _check_failed(typed[name], check), f"invalid {name}"))
-        for extra in spec.extra_rules:
-            if extra.column == name:
-                rules.append((typed[name].notnull() & ~extra.is_valid(typed[name]), extra.reason))
+    for extra in spec.extra_rules:
+        value = typed[extra.column]
+        rules.append((value.notnull() & ~extra.is_valid(value), extra.reason))
     for rule in spec.order_rules:
         rules.append((typed[rule.later] < typed[rule.earlier], rule.reason))
     for name in spec.not_after_as_of:
@@ -173,7 +179,9 @@ def _flag_duplicates(table: ir.Table, *, key: str, columns: list[str]) -> ir.Tab
     """Exact duplicate rows: keep one, quarantine the copies. Rows sharing a key but differing
     elsewhere: quarantine all of them, as there is no telling which one is right."""
     ok = table.reason.isnull()
-    copy_number = ibis.row_number().over(group_by=[table[c] for c in columns])
+    # Copies are numbered among rows that passed every other rule, so a valid row is never
+    # called the copy of a quarantined one.
+    copy_number = ibis.row_number().over(group_by=[ok, *(table[c] for c in columns)])
     table = table.mutate(
         reason=ibis.ifelse(ok & (copy_number > 0), "duplicate row", table.reason)
     )
@@ -321,7 +329,7 @@ def _apcs_diagnoses(con: ibis.BaseBackend, apcs: ir.Table, ingest_dir: Path) -> 
         *base, position=ibis.literal(0, "int64"), token=apcs.primary_diagnosis
     )
     split = apcs.filter(apcs.secondary_diagnoses.notnull()).select(
-        *base, tokens=apcs.secondary_diagnoses.re_split(SEPARATORS)
+        *base, tokens=apcs.secondary_diagnoses.re_replace(f"^{SEPARATORS}", "").re_split(SEPARATORS)
     ).unnest("tokens", offset="offset")
     split = split.filter(split.tokens != "")
     secondary = split.select(*base, position=(split.offset + 1).cast("int64"), token=split.tokens)

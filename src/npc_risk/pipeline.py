@@ -281,6 +281,22 @@ def codelists_check(folder: Path | None) -> int:
     return len(list_codelists(folder))
 
 
+def codelists_import(*, source: Path, folder: Path, name: str, concept: str, fmt: str,
+                     cluster_id: str | None, system: str, source_name: str) -> Path:
+    """Import a downloaded code list into a code-list folder (with its manifest entry)."""
+    from npc_risk.codelists import import_opencodelists, import_pcd_refset  # noqa: PLC0415
+
+    if fmt == "pcd":
+        if not cluster_id:
+            raise CodelistError(f"{source}: a PCD refset file holds many clusters; pass --cluster-id")
+        return import_pcd_refset(Path(source), Path(folder), cluster_id=cluster_id, name=name,
+                                 concept=concept)
+    if fmt == "opencodelists":
+        return import_opencodelists(Path(source), Path(folder), name=name, concept=concept,
+                                    system=system, source=source_name)
+    raise CodelistError(f"--format {fmt!r}: use pcd or opencodelists")
+
+
 # -------------------------------------------------------------------------- synthetic city
 def generate(*, patients: int, seed: int, as_of: date, output: Path, dirt_rate: float):
     """Write a synthetic city (extract + truth); see npc_risk.synth."""

@@ -67,7 +67,7 @@ ONE_DIRTY_VALUE = [
     ("apcs",                   "admission_method",  "2E",             "invalid admission_method"),
     ("patients",               "nhs_number",        "943476591",      "invalid nhs_number"),     # 9 digits
     ("patients",               "nhs_number",        "94347659190",    "invalid nhs_number"),     # 11 digits
-    ("patients",               "nhs_number",        "943 476 5919",   "invalid nhs_number"),     # stored without spaces
+    ("patients",               "nhs_number",        "943 476 5918",   "invalid NHS number"),     # spaces removed, then Modulus 11 fails
     # -- invalid NHS number: right shape, wrong Modulus 11 check digit
     ("patients",               "nhs_number",        "9434765918",     "invalid NHS number"),
     ("patients",               "nhs_number",        "9990000000",     "invalid NHS number"),     # stem never issued
@@ -222,6 +222,24 @@ def test_a_row_breaking_several_rules_gets_the_first_reason(tmp_path):
     extract = write_extract(tmp_path / "extract2", add={"patients": patients})
     got = report(run_ingest(extract, tmp_path / "work2"), "patients")
     assert got.reasons == {"invalid NHS number": 1, "date_of_death after as-of date": 1}
+
+
+def test_invalid_value_comes_before_invalid_nhs_number(tmp_path):
+    """Regression (the NHS number check ran in column order, before the checks of the columns
+    after nhs_number): the documented order puts every invalid value or format first, so a
+    patient with a bad check digit AND an invalid sex or LSOA code is quarantined as the
+    invalid value."""
+    patients = [
+        # patient_id  nhs_number     sex       lsoa_code     -> reason
+        ("P2",        "9434765918",  "F",      "E01000001"),  # invalid sex
+        ("P3",        "9434765918",  "female", "E0100001"),   # invalid lsoa_code
+        ("P4",        "9434765918",  "female", "E01000001"),  # invalid NHS number
+    ]
+    extract = write_extract(tmp_path / "extract", add={"patients": [
+        dirty_row("patients", patient_id=p, nhs_number=n, sex=s, lsoa_code=lsoa) for p, n, s, lsoa in patients
+    ]})
+    got = report(run_ingest(extract, tmp_path / "work"), "patients")
+    assert got.reasons == {"invalid sex": 1, "invalid lsoa_code": 1, "invalid NHS number": 1}
 
 
 # ----------------------------------------------------------------------------------- duplicates

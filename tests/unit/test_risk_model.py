@@ -15,7 +15,8 @@ from npc_risk.risk.model import holdout_practices, score, train_model
 from npc_risk.risk.oracle import oracle_comparison
 from npc_risk.risk.synthetic import synthetic_features
 
-FAST = RiskConfig(min_samples_leaf=20, max_iter=60, calibration_folds=2)
+FAST = RiskConfig(min_samples_leaf=20, max_iter=30, max_leaf_nodes=7, learning_rate=0.1,
+                  calibration_folds=2)
 WINDOW = {"features_as_of": "2024-03-31", "labels_until": "2025-03-31"}
 
 
@@ -60,7 +61,7 @@ def test_training_twice_gives_identical_scores(frames):
 def test_shuffled_labels_give_auroc_near_half(frames, estimator):
     train, y, held, y_eval, _ = frames
     rng = np.random.default_rng(5)
-    config = RiskConfig(estimator=estimator, min_samples_leaf=20, max_iter=60, calibration_folds=2)
+    config = RiskConfig(estimator=estimator, min_samples_leaf=20, max_iter=30, calibration_folds=2)
     m = train_model(train, rng.permutation(y), held, rng.permutation(y_eval), config=config,
                     training_window=WINDOW)
     assert m.card["evaluation"]["auroc"] == pytest.approx(0.5, abs=0.06)
@@ -108,7 +109,7 @@ def test_held_out_practices(frames):
     held_set = holdout_practices(train["practice_code"], fraction=0.25, seed=7)
     assert len(held_set) == 5
     assert held_set == holdout_practices(train["practice_code"].iloc[::-1], fraction=0.25, seed=7)
-    cfg = RiskConfig(min_samples_leaf=20, max_iter=60, calibration_folds=2,
+    cfg = RiskConfig(min_samples_leaf=20, max_iter=30, calibration_folds=2,
                      holdout_practice_fraction=0.25)
     m = train_model(train, y, held, y_eval, config=cfg, training_window=WINDOW)
     assert m.training_window["held_out_practices"] == 5

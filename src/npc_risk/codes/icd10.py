@@ -34,7 +34,10 @@ import ibis.expr.types as ir
 
 # Separators between codes in a diagnosis string: comma, semicolon, pipe (SUS `||` episode
 # markers included) or white space.
-SEPARATORS = r"[,;|\s]+"
+# Blanks spelled out: Python's \s is Unicode-aware but RE2's (DuckDB) is ASCII-only, and a
+# no-break space (U+00A0) is common in spreadsheet exports.
+BLANKS = " \t\n\v\f\r\u00a0"
+SEPARATORS = f"[,;|{BLANKS}]+"
 VALID = r"^[A-Z][0-9]{2}([0-9X][0-9]?)?$"
 _MARKS = "†*+-"  # dagger/asterisk symbols and the filler, stripped from the right
 _VALID_RE = re.compile(VALID)
@@ -46,7 +49,7 @@ def normalise_icd10(raw: str | None) -> str | None:
     """Return the canonical form of one ICD-10 token, or None if it is not a valid code."""
     if raw is None:
         return None
-    code = re.sub(r"[.\s]", "", raw.upper())
+    code = re.sub(f"[.{BLANKS}]", "", raw.upper())
     code = code.rstrip(_MARKS)
     if len(code) > 4 and code[-1] in "DA":  # 6th-position dagger/asterisk flag
         code = code[:-1].rstrip(_MARKS)
@@ -70,7 +73,7 @@ def normalise_icd10_expr(raw: ir.StringValue) -> ir.StringValue:
     Uses only upper/re_replace/re_search/length/substr (no back-references, which DuckDB and
     Spark spell differently), so it runs unchanged on both engines.
     """
-    code = raw.upper().re_replace(r"[.\s]", "").re_replace(_MARKS_RE, "")
+    code = raw.upper().re_replace(f"[.{BLANKS}]", "").re_replace(_MARKS_RE, "")
     flagged = (code.length() > 4) & code.re_search(r"[DA]$")
     code = ibis.ifelse(flagged, code.substr(0, code.length() - 1), code).re_replace(_MARKS_RE, "")
     padded = (code.length() >= 4) & (code.substr(3, 1) == "X")

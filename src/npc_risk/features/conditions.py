@@ -56,8 +56,12 @@ def value_rules_table(cs: CodelistSet, conds: list[Condition]) -> ibis.Table:
 
 def evidence_base(hits: ibis.Table, roles: ibis.Table, vrules: ibis.Table, params: ibis.Table,
                   pop: ibis.Table, as_of: date) -> ibis.Table:
-    """One row per (patient_id, col, role, code, source) that served a rule, with first_date,
-    last_date and rx_n (issues inside the condition's rx window; 0 for other roles).
+    """One row per (patient_id, col, code, source) that served a rule of `col`, with the dates
+    the rule and the audit need:
+
+    ev_first / ev_last: first/last date of the code as evidence (every role except `cancel`);
+    dx_min / dx_max: first/last date as a diagnosis; val_max: last date a value rule held;
+    cancel_max: last date as a cancelling code; rx_n: issues inside the condition's rx window.
 
     This is the one aggregate over the matched events: flags (`condition_flags`) and audit rows
     (`evidence`) are both derived from it, so the events are matched and grouped once per run.
@@ -65,32 +69,33 @@ def evidence_base(hits: ibis.Table, roles: ibis.Table, vrules: ibis.Table, param
     Value hits (role `value`) are kept only when the numeric value satisfies a rule row: all
     given bounds hold, the sex matches when the rule names one, and the value is not null
     (clinical-definitions.md §1.5: ignore null values; Hb unit split is two rule rows).
-    rx hits are de-duplicated on (patient, date, code, list, source, value) before counting, so a
-    repeated feed row is one issue; dates need no de-duplication (min/max).
+    rx hits inside the window are de-duplicated on (patient, date, code, list, source, value)
+    before counting, so a repeated feed row is one issue; dates need no de-duplication (min/max).
     """
     t = ibis.date(as_of)
     cols = ["patient_id", "col", "role", "code", "source", "date", "rx_in_window"]
     other = roles.filter(~roles.role.isin(["value", "rx"]))
-    coded = hits.join(other, "list_name").select(
-        "patient_id", "col", "role", "code", "source", "date",
-        rx_in_window=ibis.literal(0, "int64"))
+    coded = hits.join(other, "list_name").mutate(rx_in_window=ibis.literal(0, "int64"))
     rx_roles = roles.filter(roles.role == "rx").join(params.select("col", "rx_window_days"), "col")
-    rx = hits.select(*HIT_KEY).semi_join(rx_roles.select("list_name"), "list_name").distinct()
-    rx = rx.join(rx_roles, "list_name")
-    rx = rx.select("patient_id", "col", "role", "code", "source", "date",
-                   rx_in_window=(t.delta(rx.date, unit="day") < rx.rx_window_days).cast("int64"))
+    rx = hits.join(rx_roles, "list_name")
+    in_win = t.delta(rx.date, unit="day") < rx.rx_window_days
+    rx_in = rx.filter(in_win).select(*HIT_KEY, "col", "role").distinct().mutate(
+        rx_in_window=ibis.literal(1, "int64"))
+    rx_out = rx.filter(~in_win).mutate(rx_in_window=ibis.literal(0, "int64"))
     v = hits.filter(hits.numeric_value.notnull()).join(vrules, "list_name")
     v = v.join(pop.select("patient_id", psex="sex"), "patient_id")
     x = v.numeric_value
     ok = ((v.gt.isnull() | (x > v.gt)) & (v.ge.isnull() | (x >= v.ge))
           & (v.lt.isnull() | (x < v.lt)) & (v.le.isnull() | (x <= v.le))
           & (v.sex.isnull() | (v.sex == v.psex)))
-    valued = v.filter(ok).select("patient_id", "col", role=ibis.literal("value"), code=v.code,
-                                 source=v.source, date=v.date,
-                                 rx_in_window=ibis.literal(0, "int64"))
-    rh = ibis.union(coded.select(*cols), rx.select(*cols), valued.select(*cols))
-    return rh.group_by(["patient_id", "col", "role", "code", "source"]).aggregate(
-        first_date=rh.date.min(), last_date=rh.date.max(), rx_n=rh.rx_in_window.sum())
+    valued = v.filter(ok).mutate(role=ibis.literal("value"), rx_in_window=ibis.literal(0, "int64"))
+    rh = ibis.union(*(part.select(*cols) for part in (coded, rx_in, rx_out, valued)))
+    role, d = rh.role, rh.date
+    return rh.group_by(["patient_id", "col", "code", "source"]).aggregate(
+        ev_first=d.min(where=role != "cancel"), ev_last=d.max(where=role != "cancel"),
+        dx_min=d.min(where=role == "dx"), dx_max=d.max(where=role == "dx"),
+        val_max=d.max(where=role == "value"), cancel_max=d.max(where=role == "cancel"),
+        rx_n=rh.rx_in_window.sum().cast("int64"))
 
 
 HIT_KEY = ("patient_id", "date", "code", "list_name", "source", "numeric_value")
@@ -105,12 +110,8 @@ def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,
     t = ibis.date(as_of)
     b = base
     agg = b.group_by(["patient_id", "col"]).aggregate(
-        dx_max=b.last_date.max(where=b.role == "dx"),
-        dx_min=b.first_date.min(where=b.role == "dx"),
-        rx_n=b.rx_n.sum(),
-        val_max=b.last_date.max(where=b.role == "value"),
-        cancel_max=b.last_date.max(where=b.role == "cancel"),
-    )
+        dx_max=b.dx_max.max(), dx_min=b.dx_min.min(), rx_n=b.rx_n.sum().cast("int64"),
+        val_max=b.val_max.max(), cancel_max=b.cancel_max.max())
     a = agg.join(params, "col").join(pop.select("patient_id", "age"), "patient_id")
     dx_last = t.delta(a.dx_max, unit="day")
     dx_first = t.delta(a.dx_min, unit="day")
@@ -129,12 +130,33 @@ def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,
     return a.filter(flag.fill_null(False)).select("patient_id", "col")
 
 
-def wide_flags(pop: ibis.Table, long: ibis.Table, columns: list[str]) -> ibis.Table:
-    """Pivot the long flags into one boolean column per name (False when absent)."""
-    wide = long.group_by("patient_id").aggregate(
-        **{c: (long.col == c).any() for c in columns})
+BITS_PER_WORD = 62  # powers of two below 2**62 keep the per-person sums inside int64
+
+
+def wide_flags(pop: ibis.Table, long: ibis.Table, columns: list[str],
+               counted: dict[str, list[str]]) -> ibis.Table:
+    """Pivot the long flags into one boolean column per name (False when absent), plus
+    `<name>` = number of flags among `counted[name]` (e.g. ltc_count).
+
+    `long` must hold each (patient_id, col) once. Each name gets one bit of a few int64 words;
+    one aggregate per word (not one per name) collects them, and the columns are unpacked with a
+    bitwise AND. Sums of distinct powers of two are portable (no engine-specific bit_or).
+    """
+    rows = [(c, i // BITS_PER_WORD, 2 ** (i % BITS_PER_WORD)) for i, c in enumerate(columns)]
+    bits = rows_memtable(rows, {"col": "string", "word": "int64", "bit": "int64"})
+    for name, cs in counted.items():
+        bits = bits.mutate(**{name: bits.col.isin(cs).cast("int64")})
+    words = sorted({w for _, w, _ in rows})
+    lb = long.join(bits, "col")
+    wide = lb.group_by("patient_id").aggregate(
+        **{f"_w{w}": lb.bit.sum(where=lb.word == w).cast("int64") for w in words},
+        **{name: lb[name].sum().cast("int64") for name in counted})
     out = pop.left_join(wide, "patient_id").drop("patient_id_right")
-    return out.mutate(**{c: out[c].fill_null(False) for c in columns})
+    zero = ibis.literal(0, "int64")
+    flags = {c: (out[f"_w{w}"].fill_null(zero) & ibis.literal(b, "int64")) != zero
+             for c, w, b in rows}
+    return out.mutate(**flags, **{name: out[name].fill_null(zero) for name in counted}).drop(
+        *(f"_w{w}" for w in words))
 
 
 def evidence(base: ibis.Table, long: ibis.Table) -> ibis.Table:
@@ -143,9 +165,9 @@ def evidence(base: ibis.Table, long: ibis.Table) -> ibis.Table:
     Cancelling codes are not evidence; rx hits outside the rule window are still shown with their
     dates (the rule decided; the evidence explains).
     """
-    r = base.filter(base.role != "cancel").semi_join(long, ["patient_id", "col"])
-    return r.group_by(["patient_id", "col", "code", "source"]).aggregate(
-        first_date=r.first_date.min(), last_date=r.last_date.max()).rename(feature="col")
+    r = base.filter(base.ev_first.notnull()).semi_join(long, ["patient_id", "col"])
+    return r.select("patient_id", feature=r.col, code=r.code, source=r.source,
+                    first_date=r.ev_first, last_date=r.ev_last)
 
 
 def as_of_date(as_of: date) -> ibis.Value:

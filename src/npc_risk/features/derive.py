@@ -71,7 +71,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     # tables' backend (DuckDB temp table / Spark persist); everything else stays lazy.
     pop = population(tables, as_of).cache()
     in_pop = pop.select("patient_id")
-    hits = event_hits(tables, cmap, as_of, lengths).semi_join(in_pop, "patient_id")
+    hits = event_hits(tables, cmap, as_of, lengths).semi_join(in_pop, "patient_id").cache()
     roles, params = cond.roles_and_params(coded, codelists)
     vrules = cond.value_rules_table(codelists, coded)
     base = cond.evidence_base(hits, roles, vrules, params, pop, as_of).cache()
@@ -82,20 +82,23 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     # add one; documented in the report.
     t = ibis.date(as_of)
     med = tables["medications"]
-    med = med.filter((med.date <= t) & (t.delta(med.date, unit="day") < 365))
-    med = med.semi_join(in_pop, "patient_id")
-    # one row per (person, medicine): the distinct count and the evidence both come from it
+    # (T - 365 d, T] as plain date comparisons, so the scan can filter on them
+    med = med.filter((med.date <= t) & (med.date > t - ibis.interval(days=365)))
+    # one row per (person, medicine): the distinct count and the evidence both come from it;
+    # grouped before the population filter (fewer rows to match)
     pm = med.group_by(["patient_id", "dmd_code"]).aggregate(
-        first_date=med.date.min(), last_date=med.date.max()).cache()
+        first_date=med.date.min(), last_date=med.date.max())
+    pm = pm.semi_join(in_pop, "patient_id").cache()
     poly = pm.group_by("patient_id").aggregate(_n=pm.dmd_code.count())
     poly = poly.filter(poly._n >= config.polypharmacy_min).select(
         "patient_id", col=ibis.literal("efi_polypharmacy"))
-    long = ibis.union(long, poly).cache()
+    long = ibis.union(long, poly, distinct=True).cache()  # each (patient, col) once
 
     ltc_cols = [cond.column_name(c) for c in ltc]
     efi_cols = [cond.column_name(c) for c in efi]
     flag_cols = [cond.column_name(c) for c in flags]
-    person = cond.wide_flags(pop, long, ltc_cols + efi_cols + flag_cols)
+    person = cond.wide_flags(pop, long, ltc_cols + efi_cols + flag_cols,
+                             {"ltc_count": ltc_cols, "efi_deficits": efi_cols})
 
     cats = hfrs_categories(tables["apcs_diagnoses"], weights, as_of, config.hfrs_window_days)
     cats = cats.semi_join(in_pop, "patient_id").cache()
@@ -107,7 +110,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     opt = opt.mutate(_t1=ibis.literal(True))
     person = person.left_join(opt, "patient_id").drop("patient_id_right")
 
-    n = sum((person[c].cast("int64") for c in efi_cols), ibis.literal(0, "int64"))
+    n = person.efi_deficits
     in_range = person.age >= config.efi_min_age
     score = (n.cast("float64") / EFI_DEFICITS)
     category = efi_category(n)
@@ -115,7 +118,6 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
         score = in_range.ifelse(score, ibis.null("float64"))
         category = in_range.ifelse(category, ibis.null("string"))
     person = person.mutate(
-        ltc_count=sum((person[c].cast("int64") for c in ltc_cols), ibis.literal(0, "int64")),
         ltc_conditions=_joined_keys(person, ltc_cols),
         efi_deficits=n, efi_score=score, efi_category=category, efi_in_age_range=in_range,
         **hfrs_columns(person.hfrs_tenths),
@@ -145,12 +147,15 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
 
 
 def _joined_keys(t: ibis.Table, cols: list[str]) -> ibis.Value:
-    """`;`-joined sorted condition keys (without the `ltc_` prefix), '' when none."""
+    """`;`-joined sorted condition keys (without the `ltc_` prefix), '' when none.
+
+    Built as ';a;b' and the leading ';' dropped with substr (no regular expression per row).
+    """
     keys = sorted(cols, key=lambda c: c[len("ltc_"):])
-    parts = [t[c].ifelse(ibis.literal(c[len("ltc_"):] + ";"), ibis.literal("")) for c in keys]
+    parts = [t[c].ifelse(ibis.literal(";" + c[len("ltc_"):]), ibis.literal("")) for c in keys]
     if not parts:
         return ibis.literal("")
     s = parts[0]
     for p in parts[1:]:
         s = s + p
-    return s.rstrip(";") if False else s.re_replace(";$", "")
+    return s.substr(1)

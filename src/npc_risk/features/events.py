@@ -106,8 +106,8 @@ def unmatched_counts(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: dat
 def _counts(source: str, system: str, per_code: ibis.Table, miss: ibis.Table) -> ibis.Table:
     zero = ibis.literal(0, "int64")
     return _label(source, system).cross_join(
-        per_code.aggregate(events=per_code.n.sum().fill_null(zero)).cross_join(
-            miss.aggregate(unmatched_events=miss.n.sum().fill_null(zero),
+        per_code.aggregate(events=per_code.n.sum().cast("int64").fill_null(zero)).cross_join(
+            miss.aggregate(unmatched_events=miss.n.sum().cast("int64").fill_null(zero),
                            unmatched_codes=miss.code.count())))
 
 

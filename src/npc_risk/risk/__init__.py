@@ -1,6 +1,7 @@
 """Risk step: 12-month emergency admission risk, its model card and plain-words drivers.
 
-Modules: `apply` (score / explain by config.method), `labels` (outcome as an ibis expression), `design` (feature frame -> matrix), `model`
+Modules: `apply` (score / explain by config.method), `labels` (outcome as an ibis expression),
+`design` (feature frame -> matrix), `model`
 (train / score), `persist` (skops save/load + card files), `card` and `metrics` and `subgroups`
 (performance, suppressed), `rules` (transparent points score), `drivers` (top reasons in plain
 words), `oracle` (model vs true risk on synthetic data), `synthetic` (a test frame with known risk),

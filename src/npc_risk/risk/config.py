@@ -47,6 +47,9 @@ class RiskConfig:
     holdout_practice_fraction: 0 = off; else this share of practices (GroupShuffleSplit by
         practice_code) is removed from training and is the only part of the evaluation frame used.
     leakage_auroc: evaluation AUROC above this writes a leakage warning (clinical-definitions §6.3).
+    driver_min_contribution: a model driver must raise the probability by at least this much
+        (0.005 = half a percentage point, about a tenth of a 6 % base rate; a judgement), so
+        that noise such as "sex recorded as female" is not offered as a reason.
     """
 
     method: str = "model"
@@ -66,6 +69,7 @@ class RiskConfig:
     top_fractions: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05)
     leakage_auroc: float = 0.85
     n_drivers: int = 3
+    driver_min_contribution: float = 0.005
 
     def __post_init__(self) -> None:
         _check_choice("method", self.method, METHODS)
@@ -81,6 +85,7 @@ class RiskConfig:
         _check_range("logistic_c", self.logistic_c, 1e-6, 1e6)
         _check_range("leakage_auroc", self.leakage_auroc, 0.5, 1.0)
         _check_range("n_drivers", self.n_drivers, 1, 10)
+        _check_range("driver_min_contribution", self.driver_min_contribution, 0.0, 0.5)
         if not self.top_fractions or any(not 0 < f <= 0.5 for f in self.top_fractions):
             raise ConfigError(
                 f"[risk] top_fractions = {list(self.top_fractions)}: each must be in (0, 0.5], "

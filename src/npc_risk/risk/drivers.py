@@ -18,8 +18,9 @@ x 16 groups is about 16 full scoring passes.
 
 Rules contributions (`rules_contributions`): each feature's points.
 
-Only positive contributions are drivers: a person with fewer than n risk-raising groups gets
-<NA> in the remaining slots. Ties keep template order (stable sort).
+Only positive contributions are drivers (for the model, at least
+`RiskConfig.driver_min_contribution`, half a percentage point by default): a person with fewer
+than n risk-raising groups gets <NA> in the remaining slots. Ties keep template order (stable sort).
 """
 
 from __future__ import annotations
@@ -114,15 +115,19 @@ def _fallback(column: str) -> str:
 
 
 def top_drivers(contributions: np.ndarray, features: pd.DataFrame, groups: dict[str, list[str]],
-                templates: pd.DataFrame, n: int = 3) -> pd.DataFrame:
-    """driver_1..n (plain words) and driver_1_group..n (group keys) per person."""
+                templates: pd.DataFrame, n: int = 3, min_contribution: float = 0.0) -> pd.DataFrame:
+    """driver_1..n (plain words) and driver_1_group..n (group keys) per person.
+
+    A group is a driver only if its contribution is > 0 and >= `min_contribution`.
+    """
     names = list(groups)
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :n]
     by_group = templates.set_index("group")
     result = {}
     for k in range(min(n, len(names))):
         chosen = order[:, k]
-        positive = contributions[np.arange(len(chosen)), chosen] > 0
+        value = contributions[np.arange(len(chosen)), chosen]
+        positive = (value > 0) & (value >= min_contribution)
         text = np.full(len(chosen), None, dtype=object)
         key = np.full(len(chosen), None, dtype=object)
         for g, name in enumerate(names):
@@ -154,7 +159,8 @@ def explain_model(model: TrainedModel, features: pd.DataFrame, *, n: int | None 
     templates = driver_templates() if templates is None else templates
     groups = assign_groups(model.spec.inputs, templates)
     contrib = model_contributions(model, features, groups)
-    return top_drivers(contrib, features, groups, templates, n or model.config.n_drivers)
+    return top_drivers(contrib, features, groups, templates, n or model.config.n_drivers,
+                       model.config.driver_min_contribution)
 
 
 def explain_rules(features: pd.DataFrame, *, points_table: pd.DataFrame | None = None,

@@ -6,7 +6,8 @@ Contract
   as of T - 365 d with labels in (T - 365 d, T]; evaluation features as of a later date with the
   labels after it. Frames are one row per person; labels are 0/1, aligned row for row (an array
   by position; a Series must also carry the frame's index, else ModelError - a Series indexed
-  by patient_id against a RangeIndex frame would otherwise pair the wrong people silently). Optionally a share of practices is held out (`config.holdout_practice_fraction`).
+  by patient_id against a RangeIndex frame would otherwise pair the wrong people silently).
+  Optionally a share of practices is held out (`config.holdout_practice_fraction`).
 * `score(model, features)` -> Series of calibrated probabilities in [0, 1], index = features.index,
   deterministic (no randomness at prediction time).
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import skops.io as sio
 
 from npc_risk import io
-from npc_risk.errors import ModelError
+from npc_risk.errors import ConfigError, ModelError
 from npc_risk.risk.card import render_markdown
 from npc_risk.risk.config import RiskConfig
 from npc_risk.risk.design import FeatureSpec
@@ -118,10 +118,11 @@ def load_model(path: Path) -> TrainedModel:
     card_json, _ = card_paths(path)
     if card_json.is_file():
         card = json.loads(card_json.read_text(encoding="utf-8"))
-    return TrainedModel(
-        estimator=payload["estimator"],
-        spec=FeatureSpec.from_dict(payload["spec"]),
-        config=RiskConfig.from_mapping(payload["config"]),
-        training_window=dict(payload["training_window"]),
-        card=card,
-    )
+    try:
+        config = RiskConfig.from_mapping(payload["config"])
+        spec = FeatureSpec.from_dict(payload["spec"])
+    except (ConfigError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: model settings unreadable by this npc_risk version "
+                         f"({type(exc).__name__}); retrain the model") from None
+    return TrainedModel(estimator=payload["estimator"], spec=spec, config=config,
+                        training_window=dict(payload["training_window"]), card=card)

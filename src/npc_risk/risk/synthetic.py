@@ -31,7 +31,9 @@ def _hfrs_category(score: np.ndarray) -> np.ndarray:
     return np.select([score < 5, score <= 15], ["low", "intermediate"], "high").astype(object)
 
 
-def synthetic_features(n: int, seed: int, *, practices: int = 20) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def synthetic_features(
+    n: int, seed: int, *, practices: int = 20
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     age = np.clip(rng.normal(44, 23, n), 0, 104).astype("int64")
     old = np.clip((age - 40) / 50, 0, None)

@@ -32,7 +32,7 @@ class Patients(pa.DataFrameModel):
     """One row per person in the extract."""
 
     patient_id: str = pa.Field(unique=True, description="Pseudonymous person identifier; the key every other table joins on.")
-    nhs_number: str = pa.Field(nullable=True, str_matches=r"^[0-9]{10}$", metadata=OPTIONAL, description="NHS number, 10 digits with a valid Modulus 11 check digit. Only ever written to the practice cohort lists.")
+    nhs_number: str = pa.Field(nullable=True, str_matches=r"^[0-9]{10}$", metadata={**OPTIONAL, "strip_spaces": True}, description="NHS number, 10 digits with a valid Modulus 11 check digit (spaces, as in 943 476 5919, are removed). Only ever written to the practice cohort lists.")
     date_of_birth: dt.date = pa.Field(description="Date of birth (GP systems give the 1st of the month).")
     sex: str = pa.Field(isin=["female", "male", "intersex", "unknown"], description="Recorded sex: female, male, intersex or unknown.")
     date_of_death: dt.date = pa.Field(nullable=True, description="Date of death, empty if alive. Must not precede the date of birth.")

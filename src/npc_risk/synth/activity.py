@@ -54,21 +54,29 @@ def log_need(params: Params, pop: Population, morb: Morbidity, y: int) -> tuple[
 
 
 class RateModel:
-    """Per-person yearly rates for every service, normalised on the as-of population."""
+    """Per-person yearly rates for every service, normalised on the as-of population.
 
-    def __init__(self, params: Params, pop: Population, morb: Morbidity):
+    The normalisers are city-wide constants: `normalisers` computes them once on a reference
+    sample (city.calibrate_constants) and every chunk of people reuses them.
+    """
+
+    def __init__(self, params: Params, pop: Population, morb: Morbidity, norms: dict):
         self.params, self.pop, self.morb = params, pop, morb
+        self.norm, self.emerg_norm = norms["service"], norms["emergency"]
+
+    @staticmethod
+    def normalisers(params: Params, pop: Population, morb: Morbidity) -> dict:
         eta, _ = log_need(params, pop, morb, pop.history_years)
         ref = pop.in_population
-        self.norm = {}
+        norm = {}
         for service in ("ae", "opa", "gp", "elective", "social_care"):
             weight = band_lookup(params.age_activity, pop.age, service)
             k = params.rate(f"k_{service}") if service not in ("elective",) else 0.3
-            self.norm[service] = float((weight * np.exp(k * eta))[ref].mean())
+            norm[service] = float((weight * np.exp(k * eta))[ref].mean())
         band = np.searchsorted(column(params.emergency_base, "age_lo", int), pop.age, side="right") - 1
         scaled = np.exp(params.rate("k_emergency") * eta)
-        self.emerg_norm = np.bincount(band[ref], scaled[ref], minlength=5) / np.maximum(
-            np.bincount(band[ref], minlength=5), 1)
+        emerg = np.bincount(band[ref], scaled[ref], minlength=5) / np.maximum(np.bincount(band[ref], minlength=5), 1)
+        return {"service": norm, "emergency": emerg}
 
     def yearly(self, y: int) -> dict[str, np.ndarray]:
         p, pop = self.params, self.pop

@@ -1,8 +1,9 @@
 """`generate_city`: write a synthetic extract (the data contract) and its truth.
 
-Order of draws is fixed (one `numpy.random.default_rng(seed)`, no global randomness, no clock),
-and Arrow tables are written without timestamps, so the same seed and arguments give the same
-bytes. Layout:
+Order of draws is fixed (random streams spawned from `numpy.random.SeedSequence(seed)`: one for
+the geography, one for the reference sample that fixes the city-wide constants, one for ids, one
+per chunk of people; no global randomness, no clock), and Arrow tables are written without
+timestamps, so the same seed and arguments give the same bytes. Layout:
 
     output/extract/<table>.parquet   every table of the data contract (docs/architecture.md)
     output/extract/README.json       what the folder is
@@ -16,23 +17,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from npc_risk import io
 from npc_risk.synth import extract as ex
 from npc_risk.synth.activity import OUTCOME_METHODS, RateModel
-from npc_risk.synth.conditions import assign_conditions, mortality_multiplier
+from npc_risk.synth.conditions import assign_conditions, mortality_multiplier, solve_intercepts
 from npc_risk.synth.frames import concat, day_number, hex_ids
 from npc_risk.synth.gp_record import Vocab, diagnosis_events, medication_issues, observation_events
 from npc_risk.synth.icd import IcdVocab
 from npc_risk.synth.params import categorical, column, load_params
-from npc_risk.synth.population import build_population, registrations
-from npc_risk.synth.records import flag_events, opt_outs
+from npc_risk.synth.population import build_geography, build_population, registrations
+from npc_risk.synth.records import flag_events, nhs_numbers, opt_outs
 from npc_risk.synth.services import Coder, simulate_year
 
 @dataclass
@@ -48,54 +51,139 @@ class GenerateSummary:
     seconds: float = 0.0
 
 
+CHUNK_PEOPLE = 100_000  # people generated and written at a time (fixed: part of the output's definition)
+REFERENCE_PEOPLE = 80_000  # reference sample on which intercepts and rate normalisers are solved
+
+
+@dataclass(frozen=True)
+class Constants:
+    """City-wide constants solved once per seed on a reference sample of people."""
+
+    intercepts: np.ndarray
+    norms: dict
+
+
+def calibrate_constants(rng, params, geo, *, as_of: int, history_years: int) -> Constants:
+    """Condition intercepts solved on the as-of population, then the rate normalisers.
+
+    Who is in the as-of population depends on the conditions (sicker people die more), so the
+    solve is repeated on the survivors of the previous draw; three rounds settle it.
+    """
+    pop = build_population(rng, params, geo, n=REFERENCE_PEOPLE, as_of=as_of, history_years=history_years)
+    reference = np.ones(pop.n, dtype=bool)
+    for _ in range(3):
+        intercepts = solve_intercepts(params, pop, reference)
+        morb = assign_conditions(rng, params, pop, intercepts)
+        registrations(rng, params, pop, mortality_multiplier(params, pop, morb))
+        reference = pop.in_population
+    return Constants(intercepts=intercepts, norms=RateModel.normalisers(params, pop, morb))
+
+
+class _Writers:
+    """One Parquet file per table, written a chunk of people at a time (zstd, like io.write_parquet),
+    under a temporary name and renamed into place on close."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.open: dict[str, tuple[pq.ParquetWriter, Path, pa.Schema]] = {}
+        self.rows: dict[str, int] = {}
+
+    def write(self, name: str, table: pa.Table) -> None:
+        if name not in self.open:
+            io.private_dir(self.folder)
+            tmp = self.folder / f".{name}.parquet.tmp-{os.getpid()}"
+            self.open[name] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, table.schema)
+            self.rows[name] = 0
+        writer, _, schema = self.open[name]
+        writer.write_table(table.cast(schema))
+        self.rows[name] += table.num_rows
+
+    def close(self) -> None:
+        for name, (writer, tmp, _) in self.open.items():
+            writer.close()
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.folder / f"{name}.parquet")
+        self.open = {}
+
+
 def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
                   dirt_rate: float = 0.002, history_years: int = 5) -> GenerateSummary:
     """Generate a Leeds-like city of `patients` people with `history_years` of history to `as_of`.
 
     No extract row is dated after `as_of` except injected dirt; spells still open on `as_of` have
     no discharge date. The future year lives only in `output/truth/`.
+
+    People are generated in fixed chunks of CHUNK_PEOPLE, each with its own random stream spawned
+    from the seed (`SeedSequence(seed).spawn`), and appended to the Parquet files chunk by chunk,
+    so memory stays flat in the city size and the same seed gives the same bytes.
     """
     if patients < 1 or history_years < 1:
         raise ValueError("patients and history_years must be positive")
     started = time.perf_counter()
-    rng = np.random.default_rng(seed)
     params = load_params()
     A = day_number(as_of)
-    pop = build_population(rng, params, n=patients, as_of=A, history_years=history_years)
-    morb = assign_conditions(rng, params, pop)
-    reg = registrations(rng, params, pop, mortality_multiplier(params, pop, morb))
+    root = np.random.SeedSequence(seed)
+    geo_seq, constants_seq, id_seq = root.spawn(3)
+    n_chunks = -(-patients // CHUNK_PEOPLE)
+    chunk_seqs = root.spawn(n_chunks)
+    geo = build_geography(np.random.default_rng(geo_seq), params)
+    constants = calibrate_constants(np.random.default_rng(constants_seq), params, geo, as_of=A,
+                                    history_years=history_years)
+    id_rng = np.random.default_rng(id_seq)
+    all_ids = hex_ids("P", id_rng.integers(0, 2**62, patients, dtype=np.uint64), 15)
+    nhs = nhs_numbers(id_rng, patients, params.rate("nhs_number_missing_share"))
     snomed, dmd, icd = Vocab(), Vocab(), IcdVocab()
-    events = diagnosis_events(rng, params, pop, morb, snomed) + observation_events(rng, params, pop, morb, snomed)
-    meds = medication_issues(rng, params, pop, morb, dmd)
-    model = RateModel(params, pop, morb)
-    coder = Coder(params, morb, icd)
-    written = icd.written()
-    years = [simulate_year(rng, params, pop, model, coder, written, y) for y in range(history_years + 1)]
-    history, future = years[:-1], years[-1]
-    gp = concat([y["gp"] for y in history])
-    noise = _noise_events(rng, params, gp, snomed)
-    flags, _ = flag_events(rng, params, pop, morb, meds, snomed)
-    opt = opt_outs(rng, params, pop)
-    events += [noise, flags, _type1_events(rng, pop, opt, snomed)]
-    summary = GenerateSummary(patients=patients, seed=seed, as_of=as_of,
-                              population_at_as_of=int(pop.in_population.sum()))
+    summary = GenerateSummary(patients=patients, seed=seed, as_of=as_of)
     counts: dict[str, int] = {}
-    ids = hex_ids("P", rng.integers(0, 2**62, patients, dtype=np.uint64), 15)
-    ids = pa.concat_arrays([ids, pa.array(["P_UNKNOWN_000001"])])
-    unknown = patients  # index of the unknown patient id used by dirt
     out = Path(output)
-    tables = _extract_tables(rng, params, pop, reg, events, meds, history, gp, snomed, dmd, ids,
-                             unknown, opt, dirt_rate, counts)
-    for name, table in tables.items():
-        io.write_parquet(table, out / "extract" / f"{name}.parquet")
-        summary.rows[name] = table.num_rows
+    extract, truth = _Writers(out / "extract"), _Writers(out / "truth")
+    for name, table in ex.reference_tables(params, geo).items():
+        extract.write(name, table)
+    next_id = {"apcs": 0, "ec": 0, "opa": 0}
+    for c in range(n_chunks):
+        first = c * CHUNK_PEOPLE
+        m = min(patients, first + CHUNK_PEOPLE) - first
+        rng = np.random.default_rng(chunk_seqs[c])
+        pop = build_population(rng, params, geo, n=m, as_of=A, history_years=history_years)
+        morb = assign_conditions(rng, params, pop, constants.intercepts)
+        reg = registrations(rng, params, pop, mortality_multiplier(params, pop, morb))
+        events = diagnosis_events(rng, params, pop, morb, snomed) + observation_events(rng, params, pop, morb, snomed)
+        meds = medication_issues(rng, params, pop, morb, dmd)
+        model = RateModel(params, pop, morb, constants.norms)
+        coder = Coder(params, morb, icd)
+        written = icd.written()
+        years = [simulate_year(rng, params, pop, model, coder, written, y) for y in range(history_years + 1)]
+        history, future = years[:-1], years[-1]
+        del years, model, coder
+        gp = concat([y["gp"] for y in history])
+        noise = _noise_events(rng, params, gp, snomed)
+        flags, _ = flag_events(rng, params, pop, morb, meds, snomed)
+        opt = opt_outs(rng, params, pop)
+        events += [noise, flags, _type1_events(rng, pop, opt, snomed)]
+        ids = pa.concat_arrays([all_ids.slice(first, m), pa.array(["P_UNKNOWN_000001"])])
+        chunk_counts: dict[str, int] = {}
+        for name, table in _extract_tables(rng, params, pop, reg, events, meds, history, gp, snomed, dmd,
+                                           ids, m, opt, nhs[first:first + m], dirt_rate, chunk_counts,
+                                           next_id):
+            extract.write(name, table)
+        for key, value in chunk_counts.items():
+            counts[key] = counts.get(key, 0) + value
+        next_id["apcs"] += sum(len(f[0]["patient"]) for y in history for f in y["spells"])
+        next_id["ec"] += sum(len(y["ec"]["patient"]) for y in history)
+        next_id["opa"] += sum(len(y["opa"]["patient"]) for y in history)
+        summary.population_at_as_of += int(pop.in_population.sum())
+        for name, table in _truth_tables(pop, future, ids, params):
+            truth.write(name, table)
+        del pop, morb, reg, events, meds, history, future, gp, noise, flags, opt
+    extract.close()
+    truth.close()
+    summary.rows = dict(sorted(extract.rows.items()))
     readme = {"description": "Synthetic Leeds-like extract from npc_risk.synth (not real people)",
               "as_of": as_of.isoformat(), "seed": seed, "patients": patients,
               "history_years": history_years, "tables": summary.rows}
     io.write_text(json.dumps(readme, indent=2, sort_keys=True) + "\n", out / "extract" / "README.json")
-    _write_truth(out / "truth", pop, future, ids, params)
-    summary.dirt = counts
-    io.write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", out / "truth" / "dirt_injected.json")
+    summary.dirt = dict(sorted(counts.items()))
+    io.write_text(json.dumps(summary.dirt, indent=2, sort_keys=True) + "\n", out / "truth" / "dirt_injected.json")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -117,24 +205,23 @@ def _type1_events(rng, pop, opt: dict, vocab: Vocab) -> dict:
             "value": np.full(len(who), np.nan)}
 
 
-def _extract_tables(rng, params, pop, reg, events, meds, history, gp, snomed, dmd, ids, unknown, opt,
-                    rate, counts) -> dict[str, pa.Table]:
+def _extract_tables(rng, params, pop, reg, events, meds, history, gp, snomed, dmd, ids, unknown, opt, nhs,
+                    rate, counts, next_id):
+    """This chunk's rows of every person-level extract table, one table at a time."""
     A = pop.as_of
-    tables = ex.reference_tables(params, pop)
-    tables["patients"] = ex.patients_table(rng, params, pop, ids, rate, counts)
-    tables["practice_registrations"] = ex.registrations_table(params, reg, ids)
-    tables["clinical_events"] = ex.events_table(rng, events, snomed, ids, A, unknown, rate, counts)
-    tables["medications"] = ex.medications_table(rng, meds, dmd, ids, A, unknown, rate, counts)
-    tables["gp_appointments"] = ex.gp_table(rng, gp, ids, A, unknown, rate, counts)
-    tables["apcs"] = ex.apcs_table(rng, history, ids, A, unknown, rate, counts)
-    tables["ec"] = ex.ec_table(rng, history, ids, A, unknown, rate, counts)
-    tables["opa"] = ex.opa_table(rng, history, ids, A, unknown, rate, counts)
-    tables["social_care_packages"] = ex.social_care_table(rng, params, history, ids, A, unknown, rate, counts)
-    tables["opt_outs"] = ex.opt_outs_table(opt, ids)
-    return tables
+    yield "patients", ex.patients_table(rng, params, pop, ids, nhs, rate, counts)
+    yield "practice_registrations", ex.registrations_table(params, reg, ids)
+    yield "clinical_events", ex.events_table(rng, events, snomed, ids, A, unknown, rate, counts)
+    yield "medications", ex.medications_table(rng, meds, dmd, ids, A, unknown, rate, counts)
+    yield "gp_appointments", ex.gp_table(rng, gp, ids, A, unknown, rate, counts)
+    yield "apcs", ex.apcs_table(rng, history, ids, A, unknown, rate, counts, next_id["apcs"])
+    yield "ec", ex.ec_table(rng, history, ids, A, unknown, rate, counts, next_id["ec"])
+    yield "opa", ex.opa_table(rng, history, ids, A, unknown, rate, counts, next_id["opa"])
+    yield "social_care_packages", ex.social_care_table(rng, params, history, ids, A, unknown, rate, counts)
+    yield "opt_outs", ex.opt_outs_table(opt, ids)
 
 
-def _write_truth(folder: Path, pop, future: dict, ids: pa.Array, params) -> None:
+def _truth_tables(pop, future: dict, ids: pa.Array, params):
     """Per-person truth for (as_of, as_of + 365]: the oracle probability and the simulated use."""
     n = pop.n
     spells, _, _, _ = ex.spells_frame([future])
@@ -161,7 +248,7 @@ def _write_truth(folder: Path, pop, future: dict, ids: pa.Array, params) -> None
         "social_care_packages": count(future["social_care"]["patient"]).astype(np.int64),
         "latent_permanent": pop.v,
     })
-    io.write_parquet(table, folder / "persons.parquet")
+    yield "persons", table
     order = np.lexsort((spells["admission"], spells["patient"]))
     future_apcs = pa.table({
         "patient_id": ids.take(pa.array(spells["patient"][order])),
@@ -169,4 +256,4 @@ def _write_truth(folder: Path, pop, future: dict, ids: pa.Array, params) -> None
         "discharge_date": ex.date_array(spells["discharge"][order]),
         "admission_method": pa.array(method[order].tolist(), type=pa.string()),
     })
-    io.write_parquet(future_apcs, folder / "future_apcs.parquet")
+    yield "future_apcs", future_apcs

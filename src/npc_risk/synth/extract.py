@@ -12,8 +12,8 @@ import pyarrow as pa
 from npc_risk.synth import dirt
 from npc_risk.synth.frames import NULL_DAY, concat, date_array, float_array, format_ids, sort_by, vocab_array
 from npc_risk.synth.params import categorical, column
-from npc_risk.synth.population import SEXES
-from npc_risk.synth.records import nhs_numbers
+from npc_risk.synth.population import LSOA_CODES, SEXES
+from npc_risk.synth.records import nhs_number_strings
 
 ETHNICITY = ["White", "Asian", "Black", "Mixed", "Other", "Unknown"]
 OPA_STATUS = ["5", "6", "7", "3", "2", "4"]
@@ -21,8 +21,9 @@ GP_STATUS = ["attended", "did_not_attend", "cancelled"]
 DEPARTMENTS = ["01", "02", "03", "04"]
 
 
-def patients_table(rng, params, pop, ids, rate, counts) -> pa.Table:
-    numbers = nhs_numbers(rng, pop.n, params.rate("nhs_number_missing_share"))
+def patients_table(rng, params, pop, ids, nhs, rate, counts) -> pa.Table:
+    """`nhs`: this chunk's slice of the city-wide `records.nhs_numbers` (-1 = none)."""
+    numbers = nhs_number_strings(nhs)
     dirt.bad_nhs_numbers(rng, numbers, rate, counts)
     death = np.where(pop.death == NULL_DAY, NULL_DAY, pop.death).astype(np.int64)
     dirt.death_before_birth(rng, pop.dob.astype(np.int64), death, rate, counts)
@@ -91,7 +92,7 @@ def spells_frame(years) -> tuple[dict, pa.Array, pa.Array, list]:
     return frame, pa.concat_arrays(primary), pa.concat_arrays(secondary), methods
 
 
-def apcs_table(rng, history, ids, as_of, unknown, rate, counts) -> pa.Table:
+def apcs_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
     frame, primary, secondary, _ = spells_frame(history)
     frame["method_code"] = frame["method_code"].astype(str)
     method_vocab, method_idx = np.unique(frame["method_code"], return_inverse=True)
@@ -99,7 +100,7 @@ def apcs_table(rng, history, ids, as_of, unknown, rate, counts) -> pa.Table:
     del frame["method_code"]
     frame = sort_by(frame, "patient", "admission")
     frame["discharge"] = np.where(frame["discharge"] > as_of, NULL_DAY, frame["discharge"])  # open on as_of
-    frame["spell"] = np.arange(len(frame["patient"]))
+    frame["spell"] = first_id + np.arange(len(frame["patient"]))
     dirt.discharge_before_admission(rng, frame, rate, counts)
     frame = dirt.dirty_events(rng, frame, table="apcs", rate=rate, as_of=as_of, unknown_patient=unknown,
                               date_cols=("admission",), counts=counts)
@@ -116,9 +117,9 @@ def apcs_table(rng, history, ids, as_of, unknown, rate, counts) -> pa.Table:
                      "secondary_diagnoses": secondary.take(diag)})
 
 
-def ec_table(rng, history, ids, as_of, unknown, rate, counts) -> pa.Table:
+def ec_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
     frame = sort_by(concat([y["ec"] for y in history]), "patient", "date")
-    frame["id"] = np.arange(len(frame["patient"]))
+    frame["id"] = first_id + np.arange(len(frame["patient"]))
     frame = dirt.dirty_events(rng, frame, table="ec", rate=rate, as_of=as_of, unknown_patient=unknown,
                               date_cols=("date",), counts=counts)
     return pa.table({"attendance_id": format_ids("ECD", frame["id"], 10),
@@ -127,9 +128,9 @@ def ec_table(rng, history, ids, as_of, unknown, rate, counts) -> pa.Table:
                      "department_type": vocab_array(DEPARTMENTS, frame["dept"])})
 
 
-def opa_table(rng, history, ids, as_of, unknown, rate, counts) -> pa.Table:
+def opa_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
     frame = sort_by(concat([y["opa"] for y in history]), "patient", "date")
-    frame["id"] = np.arange(len(frame["patient"]))
+    frame["id"] = first_id + np.arange(len(frame["patient"]))
     frame = dirt.dirty_events(rng, frame, table="opa", rate=rate, as_of=as_of, unknown_patient=unknown,
                               date_cols=("date",), counts=counts)
     return pa.table({"appointment_id": format_ids("OPA", frame["id"], 10),
@@ -151,7 +152,7 @@ def social_care_table(rng, params, history, ids, as_of, unknown, rate, counts) -
                      "service_type": vocab_array([s["service_type"] for s in services], frame["service"])})
 
 
-def reference_tables(params, pop) -> dict[str, pa.Table]:
+def reference_tables(params, geo) -> dict[str, pa.Table]:
     pcn_names = {p["pcn_code"]: p["pcn_name"] for p in params.pcns}
     practices = pa.table({
         "practice_code": [p["practice_code"] for p in params.practices],
@@ -159,7 +160,7 @@ def reference_tables(params, pop) -> dict[str, pa.Table]:
         "pcn_code": [p["pcn_code"] for p in params.practices],
         "pcn_name": [pcn_names[p["pcn_code"]] for p in params.practices],
         "lcp_name": [p["lcp_name"] for p in params.practices]})
-    lsoa = pa.table({"lsoa_code": pop.lsoa_codes, "imd_decile": pa.array(pop.lsoa_decile, type=pa.int64())})
+    lsoa = pa.table({"lsoa_code": LSOA_CODES, "imd_decile": pa.array(geo.lsoa_decile, type=pa.int64())})
     return {"practices": practices, "lsoa_deprivation": lsoa}
 
 

@@ -135,9 +135,11 @@ def _respect_rule(key: str, value, bad, female):
 def medication_issues(rng, params: Params, pop: Population, morb: Morbidity, vocab: Vocab):
     """Repeat prescriptions: one row per 28-day issue while the person is registered.
 
-    Issues are written for the last `medication_years` only (rates.csv): every medication look-back
-    in the pipeline is 12 months and the training index is as_of - 12 months. Polypharmacy (eFI
-    deficit 26) is not forced: it emerges from multimorbidity.
+    Issues cover the whole history window (as_of - history_years .. as_of): the pipeline trains on
+    features as of as_of - 730 days and evaluates as of as_of - 365 days, each with a 12-month
+    medication look-back, so drug-based features must exist in every year of the window. A drug
+    started before the window shows its issues from the window start. Polypharmacy (eFI deficit 26)
+    is not forced: it emerges from multimorbidity.
     """
     index = {k: i for i, k in enumerate(morb.keys)}
     drugs = list(dict.fromkeys(r["dmd_code"] for r in params.medications))
@@ -148,7 +150,7 @@ def medication_issues(rng, params: Params, pop: Population, morb: Morbidity, voc
         takes = (onset <= pop.obs_end) & (rng.random(pop.n) < float(r["probability"]))
         begin = onset + rng.integers(3, 60, pop.n)
         start[d] = np.where(takes, np.minimum(start[d], begin), start[d])
-    med_start = pop.as_of - int(params.rate("medication_years") * YEAR) + 1
+    med_start = pop.window_start
     frames = []
     for d, code in enumerate(drugs):
         who = np.flatnonzero(start[d] <= pop.obs_end)

@@ -21,6 +21,7 @@ N_LSOA = 482  # Leeds 2011 LSOAs (nhs-data-conventions.md §6)
 LSOA_FIRST = 11264  # E01011264..E01011745: a Leeds-like block of LSOA codes
 FLOOR_DAY = day_number(__import__("datetime").date(1900, 1, 1))
 YEAR = 365
+LSOA_CODES = [f"E01{LSOA_FIRST + i:06d}" for i in range(N_LSOA)]
 
 
 @dataclass
@@ -56,8 +57,18 @@ class Population:
 SEXES = ["female", "male", "intersex", "unknown"]
 
 
-def build_geography(rng: np.random.Generator, params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """LSOA deciles, LSOA -> PCN footprint, and practice weights.
+@dataclass(frozen=True)
+class Geography:
+    """City-wide facts shared by every chunk of people (drawn once per seed)."""
+
+    lsoa_decile: np.ndarray
+    lsoa_pcn: np.ndarray
+    practice_weight: np.ndarray
+    lsoa_weight: np.ndarray
+
+
+def build_geography(rng: np.random.Generator, params: Params) -> Geography:
+    """LSOA deciles, LSOA -> PCN footprint, practice and LSOA weights.
 
     LSOAs are sorted by decile and handed to PCNs in order of the PCNs' deprivation rank, so a
     deprived PCN (Seacroft) serves deprived LSOAs; footprints are contiguous blocks sized by the
@@ -75,12 +86,16 @@ def build_geography(rng: np.random.Generator, params: Params) -> tuple[np.ndarra
     sizes[-1] += N_LSOA - sizes.sum()
     lsoa_pcn = np.repeat(pcn_order, sizes)
     shuffle = rng.permutation(N_LSOA)  # LSOA codes are not ordered by deprivation
-    return decile[shuffle], lsoa_pcn[shuffle], rng.lognormal(0.0, 0.35, len(params.practices))
+    practice_weight = rng.lognormal(0.0, 0.35, len(params.practices))
+    lsoa_weight = rng.lognormal(0, 0.25, N_LSOA)  # LSOA sizes
+    return Geography(lsoa_decile=decile[shuffle], lsoa_pcn=lsoa_pcn[shuffle],
+                     practice_weight=practice_weight, lsoa_weight=lsoa_weight)
 
 
-def build_population(rng: np.random.Generator, params: Params, *, n: int, as_of: int,
+def build_population(rng: np.random.Generator, params: Params, geo: Geography, *, n: int, as_of: int,
                      history_years: int) -> Population:
-    lsoa_decile, lsoa_pcn, practice_weight = build_geography(rng, params)
+    """`n` people of the city (one chunk; people are exchangeable, the geography is shared)."""
+    lsoa_decile, lsoa_pcn, practice_weight = geo.lsoa_decile, geo.lsoa_pcn, geo.practice_weight
     bands = params.age_structure
     band = categorical(rng, column(bands, "share"), n)
     lo, hi = column(bands, "age_lo")[band], column(bands, "age_hi")[band]
@@ -93,7 +108,7 @@ def build_population(rng: np.random.Generator, params: Params, *, n: int, as_of:
     u = rng.random(n)
     sex = np.where(u < params.rate("sex_unknown_share"), 3, sex)
     sex = np.where(u > 1 - params.rate("sex_intersex_share"), 2, sex)
-    lsoa = categorical(rng, rng.lognormal(0, 0.25, N_LSOA), n)
+    lsoa = categorical(rng, geo.lsoa_weight, n)
     dep = (10 - lsoa_decile[lsoa]) / 9.0
     # practice: one in the footprint PCN of the LSOA, sometimes anywhere in the city
     practice_pcn = np.searchsorted([p["pcn_code"] for p in params.pcns],
@@ -115,7 +130,7 @@ def build_population(rng: np.random.Generator, params: Params, *, n: int, as_of:
     w[0] = rng.standard_normal(n)
     for y in range(1, history_years + 1):  # a handful of years
         w[y] = rho * w[y - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(n)
-    codes = [f"E01{LSOA_FIRST + i:06d}" for i in range(N_LSOA)]
+    codes = LSOA_CODES
     return Population(n=n, as_of=as_of, history_years=history_years, age=age, dob=dob,
                       female=female, sex=sex, lsoa=lsoa, dep=dep, practice=practice,
                       ethnicity=eth, v=v, w=w, lsoa_decile=lsoa_decile, lsoa_codes=codes)

@@ -12,16 +12,16 @@ import numpy as np
 from npc_risk.codes.nhs_number import WEIGHTS
 from npc_risk.synth.conditions import Morbidity
 from npc_risk.synth.params import Params, categorical, column
-from npc_risk.synth.population import YEAR, Population
+from npc_risk.synth.population import Population
 
 TEST_RANGE_FIRST_STEM = 999_000_000  # nhs-data-conventions.md §4: 999 000 0000 - 999 999 9999
 
 
-def nhs_numbers(rng, n: int, missing_share: float) -> list[str | None]:
+def nhs_numbers(rng, n: int, missing_share: float) -> np.ndarray:
     """Distinct valid test-range NHS numbers (Modulus 11), skipping never-issued stems.
 
     The test range holds ~909,000 valid numbers; people beyond that (and a `missing_share`) get
-    none, which the contract allows (nhs_number is nullable).
+    none (-1), which the contract allows (nhs_number is nullable). Drawn once for the whole city.
     """
     stems = TEST_RANGE_FIRST_STEM + np.arange(1_000_000, dtype=np.int64)
     digits = (stems[:, None] // (10 ** np.arange(8, -1, -1, dtype=np.int64))) % 10
@@ -30,11 +30,15 @@ def nhs_numbers(rng, n: int, missing_share: float) -> list[str | None]:
     usable = check != 10
     numbers = (stems * 10 + check)[usable]
     chosen = numbers[rng.permutation(len(numbers))[: min(n, len(numbers))]]
-    out: list[str | None] = [str(x) for x in chosen.tolist()] + [None] * (n - len(chosen))
-    missing = np.flatnonzero(rng.random(n) < missing_share)
-    for i in missing.tolist():  # a fraction of a percent of people
-        out[i] = None
+    out = np.full(n, -1, dtype=np.int64)
+    out[: len(chosen)] = chosen
+    out[rng.random(n) < missing_share] = -1
     return out
+
+
+def nhs_number_strings(numbers: np.ndarray) -> list[str | None]:
+    """One chunk of `nhs_numbers` as strings (None where missing)."""
+    return [str(x) if x >= 0 else None for x in numbers.tolist()]
 
 
 def _normalised_probability(score: np.ndarray, eligible: np.ndarray, share: float) -> np.ndarray:
@@ -53,25 +57,35 @@ def flag_events(rng, params: Params, pop: Population, morb: Morbidity, meds, voc
     frames = []
     alive = pop.obs_end >= pop.window_start
 
-    def emit(who, lo_days, flag):
+    def emit_on(who, day, flag):
         ids = np.array([c for c, _ in codes[flag]])
         w = np.array([x for _, x in codes[flag]])
-        lo = np.maximum(pop.obs_end[who] - lo_days, pop.obs_start[who])
-        day = lo + (rng.random(len(who)) * (pop.obs_end[who] - lo + 1)).astype(np.int64)
         frames.append({"patient": who, "date": day, "code": ids[categorical(rng, w, len(who))],
                        "value": np.full(len(who), np.nan)})
 
+    def emit(who, mean_years, flag):
+        """Coded at a start day an exponential time (mean `mean_years`) before the end of the
+        person's record, so records at earlier dates hold flags too (not only the last year)."""
+        back = (rng.exponential(mean_years, len(who)) * 365.25).astype(np.int64)
+        emit_on(who, np.maximum(pop.obs_end[who] - back, pop.obs_start[who]), flag)
+
     coded = alive & (pop.age >= 65) & (deficits >= 5) & (rng.random(pop.n) < params.rate("frailty_code_share_65plus"))
-    for flag, lo, hi in (("frailty_mild", 5, 8), ("frailty_moderate", 9, 12), ("frailty_severe", 13, 99)):
-        emit(np.flatnonzero(coded & (deficits >= lo) & (deficits <= hi)), 2 * YEAR, flag)
+    # each category is coded at a review within months of the deficit count reaching it, so the
+    # record at any earlier date shows the category the person had then
+    reach = morb.deficit_onsets()
+    for flag, lo in (("frailty_mild", 5), ("frailty_moderate", 9), ("frailty_severe", 13)):
+        who = np.flatnonzero(coded & (deficits >= lo))
+        day = np.maximum(reach[lo - 1, who] + rng.integers(0, 180, len(who)), pop.obs_start[who])
+        keep = day <= pop.obs_end[who]
+        emit_on(who[keep], day[keep], flag)
     burden = (morb.emerg_log_rr[:, None] * (morb.onset <= A)).sum(axis=0)
     score = np.exp(1.2 * burden + 0.5 * pop.v + 0.04 * pop.age)
     pal = rng.random(pop.n) < _normalised_probability(score, alive, params.rate("palliative_share"))
-    emit(np.flatnonzero(pal), YEAR, "palliative")
+    emit(np.flatnonzero(pal), 1.5, "palliative")
     score = np.exp(0.35 * deficits)
     old = alive & (pop.age >= 75)
     home = rng.random(pop.n) < _normalised_probability(score, old, params.rate("care_home_share_75plus"))
-    emit(np.flatnonzero(home), 3 * YEAR, "care_home")
+    emit(np.flatnonzero(home), 2.5, "care_home")
     frames = [f for f in frames if len(f["patient"])]
     return {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}, deficits
 

@@ -114,7 +114,8 @@ def drivers(person: ir.Table, patient_ids: ir.Table, *, config: PipelineConfig,
     frame = chosen.to_pyarrow().to_pandas()
     explained = explain_people(frame, config=config.risk, model=model)
     words = [c for c in explained.columns if c.startswith("driver_") and not c.endswith("_group")]
-    text = explained[sorted(words)].apply(lambda col: col.fillna(""))
+    words.sort(key=lambda name: int(name.rsplit("_", 1)[1]))  # driver_2 before driver_10
+    text = explained[words].apply(lambda col: col.fillna(""))
     joined = text.iloc[:, 0].str.cat(text.iloc[:, 1:], sep="; ") if len(words) > 1 else text.iloc[:, 0]
     joined = joined.str.replace(r"(; )+$", "", regex=True).str.replace(r"^(; )+", "", regex=True)
     return pa.table({"patient_id": pa.array(frame["patient_id"].to_numpy(), pa.string()),

@@ -95,7 +95,7 @@ def evidence_base(hits: ibis.Table, roles: ibis.Table, vrules: ibis.Table, param
         ev_first=d.min(where=role != "cancel"), ev_last=d.max(where=role != "cancel"),
         dx_min=d.min(where=role == "dx"), dx_max=d.max(where=role == "dx"),
         val_max=d.max(where=role == "value"), cancel_max=d.max(where=role == "cancel"),
-        rx_n=rh.rx_in_window.sum().cast("int64"))
+        rx_n=rh.rx_in_window.sum())
 
 
 HIT_KEY = ("patient_id", "date", "code", "list_name", "source", "numeric_value")
@@ -110,7 +110,7 @@ def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,
     t = ibis.date(as_of)
     b = base
     agg = b.group_by(["patient_id", "col"]).aggregate(
-        dx_max=b.dx_max.max(), dx_min=b.dx_min.min(), rx_n=b.rx_n.sum().cast("int64"),
+        dx_max=b.dx_max.max(), dx_min=b.dx_min.min(), rx_n=b.rx_n.sum(),
         val_max=b.val_max.max(), cancel_max=b.cancel_max.max())
     a = agg.join(params, "col").join(pop.select("patient_id", "age"), "patient_id")
     dx_last = t.delta(a.dx_max, unit="day")
@@ -145,12 +145,12 @@ def wide_flags(pop: ibis.Table, long: ibis.Table, columns: list[str],
     rows = [(c, i // BITS_PER_WORD, 2 ** (i % BITS_PER_WORD)) for i, c in enumerate(columns)]
     bits = rows_memtable(rows, {"col": "string", "word": "int64", "bit": "int64"})
     for name, cs in counted.items():
-        bits = bits.mutate(**{name: bits.col.isin(cs).cast("int64")})
+        bits = bits.mutate(**{name: bits.col.isin(cs)})
     words = sorted({w for _, w, _ in rows})
     lb = long.join(bits, "col")
     wide = lb.group_by("patient_id").aggregate(
-        **{f"_w{w}": lb.bit.sum(where=lb.word == w).cast("int64") for w in words},
-        **{name: lb[name].sum().cast("int64") for name in counted})
+        **{f"_w{w}": lb.bit.sum(where=lb.word == w) for w in words},
+        **{name: lb.count(where=lb[name]) for name in counted})
     out = pop.left_join(wide, "patient_id").drop("patient_id_right")
     zero = ibis.literal(0, "int64")
     flags = {c: (out[f"_w{w}"].fill_null(zero) & ibis.literal(b, "int64")) != zero

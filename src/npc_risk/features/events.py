@@ -106,9 +106,15 @@ def unmatched_counts(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: dat
 def _counts(source: str, system: str, per_code: ibis.Table, miss: ibis.Table) -> ibis.Table:
     zero = ibis.literal(0, "int64")
     return _label(source, system).cross_join(
-        per_code.aggregate(events=per_code.n.sum().cast("int64").fill_null(zero)).cross_join(
-            miss.aggregate(unmatched_events=miss.n.sum().cast("int64").fill_null(zero),
+        per_code.aggregate(events=_int64(per_code.n.sum()).fill_null(zero)).cross_join(
+            miss.aggregate(unmatched_events=_int64(miss.n.sum()).fill_null(zero),
                            unmatched_codes=miss.code.count())))
+
+
+def _int64(total: ibis.Value) -> ibis.Value:
+    """A sum of int64 as int64 in the result too: DuckDB widens SUM(BIGINT) to HUGEINT and ibis
+    drops a cast to the type it already assumes, so go through decimal explicitly."""
+    return total.cast("decimal(38, 0)").cast("int64")
 
 
 def _label(source: str, system: str) -> ibis.Table:

@@ -19,28 +19,24 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from npc_risk.suppression import SUPPRESSED_MARK, suppress_count, suppress_rate
+
 PUBLISHED_AUROC_RANGE = (0.74, 0.80)  # clinical-definitions.md §6.2 (QAdmissions, Rahimian, CMS)
 
 
 def suppress(count: int) -> int | str:
-    """NHS small-number suppression of one published count: 0 -> 0, 1-7 -> "*", else nearest 5."""
-    count = int(count)
-    if count < 0:
-        raise ValueError("counts are never negative")
-    if count == 0:
-        return 0
-    if count <= 7:
-        return "*"
-    return 5 * ((count + 2) // 5)  # nearest multiple of 5; integers never tie
+    """A model-card count with NHS small-number suppression (npc_risk.suppression): 0 -> 0,
+    1-7 -> "*", else the nearest multiple of 5."""
+    value = suppress_count(int(count))
+    return SUPPRESSED_MARK if value is None else value
 
 
 def suppressed_rate(numerator: int, denominator: int, digits: int = 4) -> float | str | None:
     """numerator / denominator, or "*" when either count is 1-7, None when the denominator is 0."""
     if denominator == 0:
         return None
-    if 1 <= numerator <= 7 or 1 <= denominator <= 7:
-        return "*"
-    return round(numerator / denominator, digits)
+    value = suppress_rate(numerator, denominator)
+    return SUPPRESSED_MARK if value is None else round(value, digits)
 
 
 def _as_arrays(scores, outcome) -> tuple[np.ndarray, np.ndarray]:

@@ -4,16 +4,20 @@ Measures the extract the way the pipeline would (last 12 months before the as-of
 registered and alive on it) plus the truth folder (concentration of next-year use in the top 5 %
 by true risk). Targets and their sources are the `TARGETS` rows below, each citing the
 reference section; the report is a list of dicts (metric, measured, target, basis) that the CLI
-can print as a table. Reads files with DuckDB directly: this is a reporting tool, not the pipeline.
+can print as a table. Reads the files through the ibis backend of `npc_risk.io.connect()` (only
+io.py touches patient rows directly).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
+import ibis
+import pyarrow as pa
 
+from npc_risk import io
 from npc_risk.synth.params import load_params
 
 # metric -> (low, high, basis)
@@ -56,109 +60,134 @@ LTC_KEYS = {  # QOF-style register list used for the multimorbidity count (clini
     "rheumatoid_arthritis", "smi", "learning_disability", "osteoporosis"}
 
 
-def _codes_table(con) -> None:
+def _codes_table() -> ibis.Table:
     params = load_params()
     deficit = {r["key"]: r["efi_deficit"] for r in params.concepts}
     rows = [(r["snomedct_code"], r["concept"], deficit.get(r["concept"], "")) for r in params.concept_codes]
     rows += [(r["snomedct_code"], "care_home", "requirement_for_care")
              for r in params.flag_codes if r["flag"] == "care_home"]
-    con.execute("CREATE TABLE codes (code VARCHAR, concept VARCHAR, deficit VARCHAR)")
-    con.executemany("INSERT INTO codes VALUES (?, ?, ?)", rows)
+    code, concept, deficit_name = (list(x) for x in zip(*rows, strict=True))
+    return ibis.memtable(pa.table({"code": code, "concept": concept, "deficit": deficit_name}))
+
+
+# eFI value rules (clinical-definitions §1.5): code -> (deficit, rule on the value and sex)
+def _value_rules(v, sex) -> list[tuple[str, str, object]]:
+    def hb(cut_gdl, cut_gl):
+        return ((v <= 25) & (v < cut_gdl)) | ((v > 25) & (v < cut_gl))
+    return [("1011481000000105", "chronic_kidney_disease", (v > 0) & (v < 60)),
+            ("1022431000000105", "anaemia", ((sex == "male") & hb(13, 130)) | ((sex == "female") & hb(11.5, 115))),
+            ("1022791000000101", "thyroid_disease", (v < 0.36) | (v > 5.5)),
+            ("711061000000109", "memory_cognitive", v >= 8),
+            ("273302005", "activity_limitation", v <= 18)]
 
 
 def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     """The measured value of every metric in TARGETS."""
     extract_dir, truth_dir = Path(extract_dir), Path(truth_dir)
     meta = json.loads((extract_dir / "README.json").read_text())
-    as_of = meta["as_of"]
-    con = duckdb.connect()
-    for name in ("patients", "practice_registrations", "clinical_events", "medications", "gp_appointments",
-                 "apcs", "ec", "opa", "lsoa_deprivation", "social_care_packages"):
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{extract_dir / name}.parquet')")
-    con.execute(f"CREATE VIEW truth AS SELECT * FROM read_parquet('{truth_dir / 'persons.parquet'}')")
-    _codes_table(con)
-    d = f"DATE '{as_of}'"
-    con.execute(f"""CREATE TABLE pop AS
-        SELECT p.patient_id, date_diff('year', p.date_of_birth, {d}) - (strftime(p.date_of_birth, '%m-%d') > strftime({d}, '%m-%d'))::INT AS age,
-               p.sex, l.imd_decile
-        FROM patients p LEFT JOIN lsoa_deprivation l USING (lsoa_code)
-        WHERE (p.date_of_death IS NULL OR p.date_of_death > {d}) AND p.date_of_birth <= {d}
-          AND p.patient_id IN (SELECT patient_id FROM practice_registrations
-                               WHERE start_date <= {d} AND (end_date IS NULL OR end_date >= {d}))""")
-    last12 = f"> {d} - INTERVAL 365 DAY AND {{col}} <= {d}"
-    q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
-    n = q("SELECT count(*) FROM pop")
+    as_of = dt.date.fromisoformat(meta["as_of"])
+    con = io.connect()
+    t = {name: con.read_parquet(str(extract_dir / f"{name}.parquet"), table_name=name)
+         for name in ("patients", "practice_registrations", "clinical_events", "medications", "gp_appointments",
+                      "apcs", "ec", "opa", "lsoa_deprivation")}
+    truth = con.read_parquet(str(truth_dir / "persons.parquet"), table_name="truth")
+    d, year_before = ibis.literal(as_of), ibis.literal(as_of - dt.timedelta(days=365))
+
+    def last12(col):
+        return (col > year_before) & (col <= d)
+
+    def value(expr) -> float:
+        out = expr.to_pyarrow().as_py()  # (not .execute(): pandas conversion warns under pandas 3)
+        return float("nan") if out is None else float(out)
+
+    # the as-of population: alive, born and registered on as_of
+    p, reg = t["patients"], t["practice_registrations"]
+    registered = reg.filter((reg.start_date <= d) & (reg.end_date.isnull() | (reg.end_date >= d)))
+    dob = p.date_of_birth
+    age = (as_of.year - dob.year()) - ((dob.month() * 100 + dob.day()) > as_of.month * 100 + as_of.day).cast("int64")
+    alive = p.filter((p.date_of_death.isnull() | (p.date_of_death > d)) & (dob <= d)).semi_join(registered, "patient_id")
+    alive = alive.mutate(age=age.name("age"))
+    lsoa = t["lsoa_deprivation"]
+    pop = con.create_table("pop", alive.left_join(lsoa, alive.lsoa_code == lsoa.lsoa_code).select(
+        alive.patient_id, alive.age, alive.sex, lsoa.imd_decile))
+    n = value(pop.count())
+    count = lambda table: value(table.count())  # noqa: E731
+    with_pop = lambda table: table.inner_join(pop, "patient_id")  # noqa: E731
     m: dict[str, float] = {}
-    em = f"""SELECT a.patient_id, count(*) AS k FROM apcs a JOIN pop USING (patient_id)
-             WHERE a.admission_method LIKE '2%' AND a.admission_date {last12.format(col='a.admission_date')}
-             GROUP BY 1"""
-    m["emergency_admissions_per_1000"] = 1000 * (q(f"SELECT coalesce(sum(k),0) FROM ({em})") / n)
-    m["emergency_admissions_per_1000_67plus"] = 1000 * q(
-        f"SELECT coalesce(sum(k),0) FROM pop LEFT JOIN ({em}) e USING (patient_id) WHERE age >= 67") / max(
-        q("SELECT count(*) FROM pop WHERE age >= 67"), 1)
-    ratio = con.execute(f"""SELECT (CASE WHEN imd_decile <= 2 THEN 1 WHEN imd_decile >= 9 THEN 5 END) AS q,
-        avg(coalesce(k, 0)) FROM pop LEFT JOIN ({em}) e USING (patient_id) WHERE imd_decile <= 2 OR imd_decile >= 9
-        GROUP BY 1 ORDER BY 1""").fetchall()
-    m["emergency_deprivation_ratio_q1_vs_q5"] = ratio[0][1] / ratio[1][1] if len(ratio) == 2 and ratio[1][1] else float("nan")
-    ae = f"FROM ec JOIN pop USING (patient_id) WHERE arrival_date {last12.format(col='arrival_date')}"
-    m["ae_attendances_per_1000"] = 1000 * q(f"SELECT count(*) {ae}") / n
-    via_ed = q(f"SELECT count(*) FROM apcs JOIN pop USING (patient_id) WHERE admission_method = '21' AND admission_date {last12.format(col='admission_date')}")
-    m["type01_followed_by_admission_share"] = via_ed / max(q(f"SELECT count(*) {ae} AND department_type = '01'"), 1)
-    op = f"FROM opa JOIN pop USING (patient_id) WHERE appointment_date {last12.format(col='appointment_date')}"
-    booked = q(f"SELECT count(*) {op}")
+    apcs = t["apcs"]
+    em = with_pop(apcs.filter(apcs.admission_method.startswith("2") & last12(apcs.admission_date)))
+    m["emergency_admissions_per_1000"] = 1000 * count(em) / n
+    m["emergency_admissions_per_1000_67plus"] = 1000 * count(em.filter(em.age >= 67)) / max(
+        count(pop.filter(pop.age >= 67)), 1)
+    q1, q5 = (pop.imd_decile <= 2), (pop.imd_decile >= 9)
+    rate_q1 = count(em.filter(em.imd_decile <= 2)) / max(count(pop.filter(q1)), 1)
+    rate_q5 = count(em.filter(em.imd_decile >= 9)) / max(count(pop.filter(q5)), 1)
+    m["emergency_deprivation_ratio_q1_vs_q5"] = rate_q1 / rate_q5 if rate_q5 else float("nan")
+    ec = t["ec"]
+    ae = with_pop(ec.filter(last12(ec.arrival_date)))
+    m["ae_attendances_per_1000"] = 1000 * count(ae) / n
+    via_ed = count(with_pop(apcs.filter((apcs.admission_method == "21") & last12(apcs.admission_date))))
+    m["type01_followed_by_admission_share"] = via_ed / max(count(ae.filter(ae.department_type == "01")), 1)
+    opa = t["opa"]
+    op = with_pop(opa.filter(last12(opa.appointment_date)))
+    booked = count(op)
     m["outpatient_appointments_per_1000"] = 1000 * booked / n
-    m["outpatient_dna_share"] = q(f"SELECT count(*) {op} AND attendance_status IN ('3', '7')") / max(booked, 1)
-    m["outpatient_cancelled_share"] = q(f"SELECT count(*) {op} AND attendance_status IN ('2', '4')") / max(booked, 1)
-    m["gp_appointments_per_person"] = q(f"SELECT count(*) FROM gp_appointments JOIN pop USING (patient_id) WHERE date {last12.format(col='date')}") / n
-    m["mean_emergency_los_65plus"] = q(f"""SELECT avg(date_diff('day', admission_date, discharge_date)) FROM apcs JOIN pop USING (patient_id)
-        WHERE age >= 65 AND admission_method LIKE '2%' AND discharge_date IS NOT NULL AND discharge_date >= admission_date""")
-    con.execute(f"""CREATE TABLE ever AS SELECT DISTINCT e.patient_id, c.concept, c.deficit FROM clinical_events e
-        JOIN codes c ON e.snomedct_code = c.code JOIN pop USING (patient_id) WHERE e.date <= {d}""")
+    m["outpatient_dna_share"] = count(op.filter(op.attendance_status.isin(["3", "7"]))) / max(booked, 1)
+    m["outpatient_cancelled_share"] = count(op.filter(op.attendance_status.isin(["2", "4"]))) / max(booked, 1)
+    gp = t["gp_appointments"]
+    m["gp_appointments_per_person"] = count(with_pop(gp.filter(last12(gp.date)))) / n
+    stays = with_pop(apcs.filter(apcs.admission_method.startswith("2") & apcs.discharge_date.notnull()
+                                 & (apcs.discharge_date >= apcs.admission_date)))
+    stays = stays.filter(stays.age >= 65)
+    m["mean_emergency_los_65plus"] = value(stays.discharge_date.delta(stays.admission_date, unit="day").mean())
+    ce, codes = t["clinical_events"], _codes_table()
+    coded = ce.filter(ce.date <= d).inner_join(codes, ce.snomedct_code == codes.code)
+    ever = con.create_table("ever", with_pop(coded.select("patient_id", "concept", "deficit")).select(
+        "patient_id", "concept", "deficit", "age").distinct())
     for key, label, min_age in (("hypertension", "hypertension", 0), ("diabetes", "diabetes_17plus", 17),
                                 ("asthma", "asthma", 0), ("copd", "copd", 0), ("chd", "chd", 0),
                                 ("atrial_fibrillation", "atrial_fibrillation", 0), ("heart_failure", "heart_failure", 0),
                                 ("dementia", "dementia", 0), ("ckd", "ckd_18plus", 18)):
-        m[f"prevalence_{label}"] = q(f"""SELECT count(DISTINCT patient_id) FROM ever JOIN pop USING (patient_id)
-            WHERE concept = '{key}' AND age >= {min_age}""") / q(f"SELECT count(*) FROM pop WHERE age >= {min_age}")
-    ltc_list = ", ".join(f"'{k}'" for k in sorted(LTC_KEYS))
-    ltc = f"""SELECT pop.patient_id, age, count(DISTINCT concept) AS k FROM pop LEFT JOIN ever ON ever.patient_id = pop.patient_id
-              AND concept IN ({ltc_list}) GROUP BY 1, 2"""
-    m["ltc2plus_share"] = q(f"SELECT avg((k >= 2)::INT) FROM ({ltc})")
-    m["ltc2plus_share_80plus"] = q(f"SELECT avg((k >= 2)::INT) FROM ({ltc}) WHERE age >= 80")
-    efi = f"""WITH coded AS (SELECT patient_id, deficit FROM ever WHERE deficit <> ''),
-        values_ AS (SELECT DISTINCT e.patient_id, CASE e.snomedct_code
-              WHEN '1011481000000105' THEN 'chronic_kidney_disease' WHEN '1022431000000105' THEN 'anaemia'
-              WHEN '1022791000000101' THEN 'thyroid_disease' WHEN '711061000000109' THEN 'memory_cognitive'
-              WHEN '273302005' THEN 'activity_limitation' END AS deficit
-            FROM clinical_events e JOIN pop p USING (patient_id) WHERE e.date <= {d} AND (
-              (e.snomedct_code = '1011481000000105' AND e.numeric_value > 0 AND e.numeric_value < 60)
-              OR (e.snomedct_code = '1022431000000105' AND ((p.sex = 'male' AND ((e.numeric_value <= 25 AND e.numeric_value < 13) OR (e.numeric_value > 25 AND e.numeric_value < 130)))
-                   OR (p.sex = 'female' AND ((e.numeric_value <= 25 AND e.numeric_value < 11.5) OR (e.numeric_value > 25 AND e.numeric_value < 115)))))
-              OR (e.snomedct_code = '1022791000000101' AND (e.numeric_value < 0.36 OR e.numeric_value > 5.5))
-              OR (e.snomedct_code = '711061000000109' AND e.numeric_value >= 8)
-              OR (e.snomedct_code = '273302005' AND e.numeric_value <= 18))),
-        poly AS (SELECT patient_id, 'polypharmacy' AS deficit FROM medications WHERE date {last12.format(col='date')}
-                 GROUP BY 1 HAVING count(DISTINCT dmd_code) >= 5),
-        alld AS (SELECT * FROM coded UNION SELECT * FROM values_ UNION SELECT * FROM poly)
-        SELECT pop.patient_id, count(DISTINCT alld.deficit) AS k FROM pop LEFT JOIN alld USING (patient_id)
-        WHERE pop.age >= 65 GROUP BY 1"""
-    dist = con.execute(f"""SELECT avg((k <= 4)::INT), avg((k BETWEEN 5 AND 8)::INT), avg((k BETWEEN 9 AND 12)::INT),
-        avg((k >= 13)::INT) FROM ({efi})""").fetchone()
-    m.update(zip(("efi_fit_share_65plus", "efi_mild_share_65plus", "efi_moderate_share_65plus",
-                  "efi_severe_share_65plus"), dist, strict=True))
-    top = """WITH t AS (SELECT *, row_number() OVER (ORDER BY true_probability DESC, patient_id) AS r,
-                 count(*) OVER () AS n FROM truth WHERE in_population)
-             SELECT sum(emergency_bed_days) FILTER (WHERE r <= n * 0.05) / sum(emergency_bed_days),
-                    sum(outpatient_appointments) FILTER (WHERE r <= n * 0.05) / sum(outpatient_appointments),
-                    sum(social_care_packages) FILTER (WHERE r <= n * 0.05) / sum(social_care_packages),
-                    avg(gp_appointments) FILTER (WHERE r <= n * 0.05) FROM t"""
-    m.update(zip(("top5_share_emergency_bed_days", "top5_share_outpatient_appointments",
-                  "top5_share_social_care_packages", "top5_gp_appointments_per_person"),
-                 con.execute(top).fetchone(), strict=True))
-    m["oracle_auroc"] = q("""WITH t AS (SELECT true_probability AS p, (emergency_admissions > 0)::INT AS y,
-            rank() OVER (ORDER BY true_probability) AS r FROM truth WHERE in_population)
-        SELECT (sum(r) FILTER (WHERE y = 1) - sum(y) * (sum(y) + 1) / 2) / (sum(y) * (count(*) - sum(y))) FROM t""")
-    return {k: float(v) if v is not None else float("nan") for k, v in m.items()}
+        has = ever.filter((ever.concept == key) & (ever.age >= min_age)).patient_id.nunique()
+        m[f"prevalence_{label}"] = value(has) / count(pop.filter(pop.age >= min_age))
+    ltc = ever.filter(ever.concept.isin(sorted(LTC_KEYS))).group_by(["patient_id", "age"]).aggregate(
+        k=ibis._.concept.nunique())
+    m["ltc2plus_share"] = count(ltc.filter(ltc.k >= 2)) / n
+    m["ltc2plus_share_80plus"] = count(ltc.filter((ltc.k >= 2) & (ltc.age >= 80))) / max(
+        count(pop.filter(pop.age >= 80)), 1)
+    # eFI deficits of the 65+: coded, value rules and polypharmacy (clinical-definitions §1.2-§1.5)
+    old = pop.filter(pop.age >= 65)
+    events = ce.filter(ce.date <= d).inner_join(old.select("patient_id", "sex"), "patient_id")
+    parts = [ever.filter((ever.deficit != "") & (ever.age >= 65)).select("patient_id", "deficit")]
+    for code, name, rule in _value_rules(events.numeric_value, events.sex):
+        parts.append(events.filter((events.snomedct_code == code) & rule).select(
+            "patient_id", deficit=ibis.literal(name)))
+    meds = t["medications"]
+    poly = meds.filter(last12(meds.date)).group_by("patient_id").aggregate(k=meds.dmd_code.nunique())
+    parts.append(poly.filter(poly.k >= 5).semi_join(old, "patient_id").select(
+        "patient_id", deficit=ibis.literal("polypharmacy")))
+    alld = ibis.union(*parts, distinct=True)
+    k = alld.group_by("patient_id").aggregate(k=alld.deficit.nunique())
+    n_old = max(count(old), 1)
+    mild, moderate, severe = (count(k.filter(k.k.between(lo, hi))) / n_old for lo, hi in ((5, 8), (9, 12), (13, 99)))
+    m.update({"efi_fit_share_65plus": 1 - mild - moderate - severe, "efi_mild_share_65plus": mild,
+              "efi_moderate_share_65plus": moderate, "efi_severe_share_65plus": severe})
+    # concentration of next-year use in the top 5 % by true risk, and the oracle's AUROC
+    tr = truth.filter(truth.in_population)
+    n_tr = value(tr.count())
+    top = tr.mutate(r=ibis.row_number().over(order_by=[ibis.desc(tr.true_probability), tr.patient_id]) + 1)
+    top = top.filter(top.r <= n_tr * 0.05)
+    for metric, col in (("top5_share_emergency_bed_days", "emergency_bed_days"),
+                        ("top5_share_outpatient_appointments", "outpatient_appointments"),
+                        ("top5_share_social_care_packages", "social_care_packages")):
+        m[metric] = value(top[col].sum()) / value(tr[col].sum())
+    m["top5_gp_appointments_per_person"] = value(top.gp_appointments.mean())
+    ranked = tr.mutate(r=tr.true_probability.rank() + 1, y=(tr.emergency_admissions > 0).cast("int64"))
+    pos = value(ranked.y.sum())
+    rank_sum = value(ranked.filter(ranked.y == 1).r.sum())
+    m["oracle_auroc"] = (rank_sum - pos * (pos + 1) / 2) / (pos * (n_tr - pos))
+    con.disconnect()
+    return {k: float(v) for k, v in m.items()}
 
 
 def calibration_report(extract_dir: Path, truth_dir: Path) -> list[dict[str, object]]:

@@ -131,3 +131,18 @@ def test_rules_pipeline_runs_without_a_model(tmp_path: Path):
     manifest = json.loads((tmp_path / AS_OF / "manifest.json").read_text())
     assert manifest["config"]["risk"]["method"] == "rules"
     assert not (tmp_path / AS_OF / "model").exists()
+
+
+def test_train_then_run_with_the_saved_model(tmp_path: Path):
+    """The monthly job trains and saves (skops + card); the nightly job scores with that file."""
+    model = tmp_path / "model" / "risk.skops"
+    trained = _run("train", "--input", str(EXTRACT), "--as-of", AS_OF, "--model-out", str(model),
+                   "--work-dir", str(tmp_path), "--quiet")
+    assert trained.exit_code == 0, trained.output
+    assert model.exists() and model.with_suffix(".card.json").exists()
+    assert stat.S_IMODE(model.stat().st_mode) == 0o600
+    result = _run("run", "--input", str(EXTRACT), "--output", str(tmp_path / "out"), "--as-of",
+                  AS_OF, "--model", str(model), "--quiet")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "out" / AS_OF / "manifest.json").read_text())
+    assert manifest["model_files"]["risk.skops"] == hashlib.sha256(model.read_bytes()).hexdigest()

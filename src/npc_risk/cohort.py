@@ -43,6 +43,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from npc_risk import settings
 from npc_risk.errors import ConfigError, SchemaError
 
 # level -> (key column, display-name column)
@@ -143,38 +144,15 @@ class CohortConfig:
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"[cohort] {key} = {value!r}: expected true or false")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(
-                f"[cohort] {key} = {value!r}: expected a whole number, e.g. {default}"
-            )
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"[cohort] {key} = {value!r}: expected a number, e.g. {default}")
-        return float(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"[cohort] {key} = {value!r}: expected a string, e.g. {default!r}")
-    return value
+    return settings.coerce("cohort", key, value, default)
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(
-            f"[cohort] {key} = {value!r}: allowed values are {list(allowed)}; "
-            f"set {key} = {allowed[0]!r} for the default"
-        )
+    settings.check_choice("cohort", key, value, allowed)
 
 
-def _check_range(key: str, value: Any, lo: float, hi: float, example: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise ConfigError(
-            f"[cohort] {key} = {value!r}: allowed range is {lo}-{hi}; set e.g. {key} = {example}"
-        )
+def _check_range(key: str, value: Any, lo: float, hi: float, example: str | None = None) -> None:
+    settings.check_range("cohort", key, value, lo, hi, example)
 
 
 @dataclass(frozen=True)

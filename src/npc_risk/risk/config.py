@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from npc_risk import settings
 from npc_risk.errors import ConfigError
 
 METHODS = ("model", "rules")
@@ -117,32 +118,12 @@ class RiskConfig:
 
 
 def _coerce(key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"[risk] {key} = {value!r}: expected true or false")
-        return value
-    if isinstance(default, tuple):
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"[risk] {key} = {value!r}: expected a list")
-        return tuple(value)
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"[risk] {key} = {value!r}: expected a whole number")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"[risk] {key} = {value!r}: expected a number")
-        return float(value)
-    if not isinstance(value, str):
-        raise ConfigError(f"[risk] {key} = {value!r}: expected a string")
-    return value
+    return settings.coerce("risk", key, value, default)
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"[risk] {key} = {value!r}: expected one of {list(allowed)}")
+    settings.check_choice("risk", key, value, allowed)
 
 
-def _check_range(key: str, value: float, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-        raise ConfigError(f"[risk] {key} = {value!r}: expected a number in [{lo}, {hi}]")
+def _check_range(key: str, value: Any, lo: float, hi: float, example: str | None = None) -> None:
+    settings.check_range("risk", key, value, lo, hi, example)

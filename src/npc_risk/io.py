@@ -84,11 +84,12 @@ def extract_files(folder: Path) -> dict[str, Path]:
 
 
 def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
-    """Register a CSV or Parquet file as a table whose columns are all strings.
+    """Register a CSV or Parquet file as a table.
 
-    Reading everything as text lets ingest quarantine a row with an unparseable value (with a
-    reason) instead of the reader failing the whole file. Raises InputFileError for a file that
-    cannot be read at all.
+    CSV is read with every column as text, so that ingest can quarantine a row with an
+    unparseable value (with a reason) instead of the reader failing the whole file. Parquet keeps
+    its own column types: ingest parses only the columns whose type differs from the contract.
+    Raises InputFileError for a file that cannot be read at all.
     """
     path = Path(path)
     try:
@@ -96,10 +97,7 @@ def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
             table = con.read_csv(str(path), table_name=f"raw_{name}", all_varchar=True, header=True)
         else:
             table = con.read_parquet(str(path), table_name=f"raw_{name}")
-            table = table.select(
-                **{c: table[c].cast("string") for c in table.columns}
-            )
-        table.count().to_pyarrow()  # force a read so a corrupt file fails here, with its name
+        table.limit(1).to_pyarrow()  # a corrupt or unreadable file fails here, with its name
     except _read_errors() as exc:
         reason = type(exc).__name__
         raise InputFileError(

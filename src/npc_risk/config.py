@@ -28,7 +28,7 @@ class RunConfig:
     """`[run]`: the engine and its resources."""
 
     engine: str = "duckdb"
-    memory_limit: str = "4GB"
+    memory_limit: str = "2GB"
     threads: int | None = None
 
     @classmethod

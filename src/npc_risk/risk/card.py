@@ -23,6 +23,7 @@ import pandas as pd
 import sklearn
 
 import npc_risk
+from npc_risk.risk.subgroups import DIMENSIONS
 from npc_risk.risk.metrics import (
     PUBLISHED_AUROC_RANGE,
     calibration_by_decile,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REQUIRED_METRICS = ("n", "events", "base_rate", "auroc", "average_precision", "brier")
-SUBGROUP_DIMENSIONS = ("imd_quintile", "sex", "age_band", "ethnicity_group")
+SUBGROUP_DIMENSIONS = DIMENSIONS  # the card's subgroup tables, in order
 
 
 def _r(x: float, digits: int = 4) -> float | None:

@@ -20,7 +20,8 @@ from sklearn.metrics import roc_auc_score
 from npc_risk.risk.metrics import suppress, suppressed_rate, top_k, top_order
 
 AGE_BANDS = ((0, 17), (18, 44), (45, 64), (65, 74), (75, 84), (85, 200))
-DIMENSIONS = ("imd_quintile", "sex", "age_band", "ethnicity_group")
+# clinical-definitions.md §6.2: calibration by age band, sex, IMD quintile and neighbourhood.
+DIMENSIONS = ("imd_quintile", "sex", "age_band", "ethnicity_group", "neighbourhood")
 
 
 def subgroup_labels(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -40,6 +41,8 @@ def subgroup_labels(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     for col in ("sex", "ethnicity_group"):
         if col in frame:
             out[col] = frame[col].astype("string").fillna("unknown").to_numpy(dtype=object)
+    if "pcn_code" in frame:  # the default neighbourhood (PCN)
+        out["neighbourhood"] = frame["pcn_code"].astype("string").fillna("unknown").to_numpy(dtype=object)
     return {d: out[d] for d in DIMENSIONS if d in out}
 
 

@@ -300,9 +300,14 @@ def ingest_extract(
             raw = adapter(raw, path)
         raw = _check_columns(spec, raw, path)
         annotated = annotate(spec, raw, as_of=as_of, accepted=tables)
-        stored = con.read_parquet(
-            str(io.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet"))
-        )
+        try:
+            written = io.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet")
+        except io.read_errors() as exc:  # the engine's message may quote a data line
+            raise InputFileError(
+                f"{path}: cannot be read ({type(exc).__name__}); check the file is complete and "
+                "well formed (UTF-8 CSV with a header row, or valid Parquet)"
+            ) from None
+        stored = io.open_parquet(con, written)
         columns = list(_columns(spec))
         tables[spec.name] = stored.filter(stored.reason.isnull()).select(*columns)
         quarantined = stored.filter(stored.reason.notnull())
@@ -388,4 +393,4 @@ def _apcs_diagnoses(con: ibis.BaseBackend, apcs: ir.Table, ingest_dir: Path) -> 
     valid = tokens.filter(tokens.icd10_code.notnull())
     valid = valid.select(*base, "position", "icd10_code", icd10_code3=valid.icd10_code.substr(0, 3))
     path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet")
-    return con.read_parquet(str(path)), invalid
+    return io.open_parquet(con, path), invalid

@@ -95,10 +95,13 @@ def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
     try:
         if path.suffix.lower() == ".csv":
             table = con.read_csv(str(path), table_name=f"raw_{name}", all_varchar=True, header=True)
+            # Parse the whole file now: a malformed line further down would otherwise fail
+            # later, and DuckDB's message quotes the offending line (patient values).
+            table.count().to_pyarrow()
         else:
             table = con.read_parquet(str(path), table_name=f"raw_{name}")
-        table.limit(1).to_pyarrow()  # a corrupt or unreadable file fails here, with its name
-    except _read_errors() as exc:
+            table.limit(1).to_pyarrow()  # Parquet footers and schemas are checked on open
+    except read_errors() as exc:
         reason = type(exc).__name__
         raise InputFileError(
             f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({reason}); "
@@ -107,7 +110,7 @@ def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
     return table
 
 
-def _read_errors() -> tuple[type[BaseException], ...]:
+def read_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "this file cannot be read" (not a bug), per installed engine."""
     import duckdb  # noqa: PLC0415
 
@@ -120,6 +123,17 @@ def _read_errors() -> tuple[type[BaseException], ...]:
     else:
         errors.append(AnalysisException)
     return tuple(errors)
+
+
+def open_parquet(con: ibis.BaseBackend, path: Path) -> ibis.Table:
+    """Register a Parquet file written by the pipeline itself (staged tables, features) as a
+    lazy table on the engine."""
+    return con.read_parquet(str(path))
+
+
+def read_arrow(path: Path, *, columns: list[str] | None = None, filters=None) -> pa.Table:
+    """Read (part of) a Parquet file into memory, e.g. the previous run's cohort."""
+    return pq.read_table(path, columns=columns, filters=filters)
 
 
 def file_sha256(path: Path) -> str:

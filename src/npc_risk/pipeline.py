@@ -158,8 +158,8 @@ def run_pipeline(
             output_root=output_dir, as_of=as_of, patients=patients_out, cohort=cohort_out,
             neighbourhoods=publishable_neighbourhoods(stats), evidence=current.evidence,
             quarantine_dir=ingested.quarantine_dir, manifest=manifest,
+            extra_files={f"model/{p.name}": p for p in model_files},
         )
-        _copy_model_files(model_files, final / "model")
         timer.step("publish", started, files=sum(1 for p in final.rglob("*") if p.is_file()))
         summary = summary_rows(stats)
     finally:
@@ -195,14 +195,6 @@ def _model(con, tables, *, as_of, codelists, config, model_path, preloaded, work
                                    config=config, work_dir=work)
     path = save_model(model, io.private_dir(work / "model") / "risk_model.skops")
     return model, sorted(path.parent.iterdir())
-
-
-def _copy_model_files(files: list[Path], folder: Path) -> None:
-    if not files:
-        return
-    io.private_dir(folder)
-    for path in files:
-        shutil.copyfile(path, folder / path.name)
 
 
 def _manifest(*, config, as_of, ingested, codelists, unmatched, model_files, timer) -> dict:

@@ -98,8 +98,12 @@ def publish_run(
     evidence: ir.Table,
     quarantine_dir: Path | None,
     manifest: dict[str, Any],
+    extra_files: Mapping[str, Path] | None = None,
 ) -> Path:
     """Write the run's outputs to `<output_root>/<as_of>/` atomically; return that folder.
+
+    `extra_files` (relative name -> source file, e.g. the model and its card) are copied into
+    the staging folder too, so they are published in the same rename as everything else.
 
     `patients` and `cohort` are `CohortResult.patients` / `.cohort`, `neighbourhoods` is the
     *suppressed* `datapack.publishable_neighbourhoods(...)`, `evidence` the features' audit table.
@@ -147,6 +151,12 @@ def publish_run(
             _write_cohort(cohort_arrow, staging / "cohort", stamp("cohort", "case-finding"))
         )
         outputs.update(_copy_quarantine(quarantine_dir, staging / "quarantine"))
+        for name, source in sorted((extra_files or {}).items()):
+            target = staging / name
+            io.private_dir(target.parent)
+            shutil.copyfile(source, target)
+            os.chmod(target, io.PRIVATE_FILE_MODE)
+            outputs[name] = _describe(target, 0)
         full = dict(manifest)
         full["provenance"] = provenance
         full["outputs"] = outputs
@@ -188,7 +198,7 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
     if not runs:
         return None
     columns = ["patient_id", "neighbourhood", "in_cohort"]
-    arrow = pq.read_table(max(runs)[1], columns=columns, filters=[("in_cohort", "==", True)])
+    arrow = io.read_arrow(max(runs)[1], columns=columns, filters=[("in_cohort", "==", True)])
     return ibis.memtable(arrow.replace_schema_metadata(None))
 
 
@@ -270,7 +280,7 @@ def _copy_quarantine(source: Path | None, target: Path) -> dict[str, Any]:
         rel = path.relative_to(source)
         dest = target / rel
         if path.suffix.lower() == ".parquet":
-            table = pq.read_table(path)
+            table = io.read_arrow(path)
             io.write_parquet(table, dest)
             rows = table.num_rows
         else:

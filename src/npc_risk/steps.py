@@ -52,9 +52,9 @@ def features_as_of(
     """Derive features as of `as_of` and write them once to the work folder."""
     result: FeatureResult = derive_features(tables, as_of=as_of, codelists=codelists, config=config.features)
     folder = io.private_dir(Path(work_dir) / f"features-{as_of.isoformat()}")
-    person = con.read_parquet(str(io.write_parquet(result.person, folder / "person.parquet")))
+    person = io.open_parquet(con, io.write_parquet(result.person, folder / "person.parquet"))
     if with_evidence:
-        evidence = con.read_parquet(str(io.write_parquet(result.evidence, folder / "evidence.parquet")))
+        evidence = io.open_parquet(con, io.write_parquet(result.evidence, folder / "evidence.parquet"))
     else:
         evidence = result.evidence
     unmatched = result.unmatched.to_pyarrow().to_pylist()

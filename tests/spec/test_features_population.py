@@ -1,8 +1,9 @@
 """Spec: who is in the population on the as-of date T, and their demographics.
 
-Rule (docs/architecture.md; clinical-definitions.md §7.3): registered on T (start <= T and
-end null or > T) and alive on T (death null or > T); several registrations on T -> latest start,
-then lowest practice code. Age is whole years at T.
+Rule (docs/architecture.md; clinical-definitions.md §7.3; nhs-data-conventions.md §3.1):
+registered on T (start <= T and end null or >= T: the end date is the last registered day, as in
+ehrQL) and alive on T (death null or > T); several registrations on T -> latest start, then the
+longest-running (open-ended first), then lowest practice code. Age is whole years at T.
 """
 
 from datetime import date
@@ -45,22 +46,26 @@ def test_registration_and_death_on_the_as_of_date(cs):
         {"patient_id": "joins_on_T", "practice_code": "A1", "start_date": "2026-03-31"},
     ]
     p = person(cs, patients=patients, practice_registrations=regs)
-    assert sorted(p.index) == ["alive", "died_after", "joins_on_T", "left_after"]
+    assert sorted(p.index) == ["alive", "died_after", "joins_on_T", "left_after", "left_on_T"]
 
 
-def test_overlapping_registrations_pick_latest_start_then_practice_code(cs):
+def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_code(cs):
     patients = [{"patient_id": "p", "date_of_birth": "1950-01-01", "sex": "male"},
-                {"patient_id": "q", "date_of_birth": "1950-01-01", "sex": "male"}]
+                {"patient_id": "q", "date_of_birth": "1950-01-01", "sex": "male"},
+                {"patient_id": "r", "date_of_birth": "1950-01-01", "sex": "male"}]
     regs = [  # patient, practice, start -> expected practice
         {"patient_id": "p", "practice_code": "A1", "start_date": "2000-01-01"},
         {"patient_id": "p", "practice_code": "B2", "start_date": "2020-01-01"},   # latest start wins
         {"patient_id": "q", "practice_code": "C3", "start_date": "2020-01-01"},
         {"patient_id": "q", "practice_code": "B2", "start_date": "2020-01-01"},   # tie -> lowest code
+        {"patient_id": "r", "practice_code": "A1", "start_date": "2020-01-01", "end_date": "2026-06-30"},
+        {"patient_id": "r", "practice_code": "C3", "start_date": "2020-01-01"},   # open-ended beats ending
     ]
     practices = [{"practice_code": c, "pcn_code": f"U{c}", "pcn_name": "n", "lcp_name": "l"} for c in ("A1", "B2", "C3")]
     p = person(cs, patients=patients, practice_registrations=regs, practices=practices)
     assert p.loc["p", "practice_code"] == "B2" and p.loc["p", "pcn_code"] == "UB2"
     assert p.loc["q", "practice_code"] == "B2"
+    assert p.loc["r", "practice_code"] == "C3"
 
 
 @pytest.mark.parametrize("dob, age", [

@@ -63,7 +63,8 @@ def event_hits(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: date,
     rx = med.join(dmd, med.dmd_code == dmd.code).select(
         "patient_id", "date", code=med.dmd_code, list_name=dmd.list_name,
         source=ibis.literal("medications"), numeric_value=ibis.null("float64"))
-    diag = tables["apcs_diagnoses"].filter(ibis._.admission_date <= t)
+    # Coded at discharge: a spell discharged after T carries no diagnoses as of T (§6.3).
+    diag = tables["apcs_diagnoses"].filter((ibis._.admission_date <= t) & ~(ibis._.discharge_date > t).fill_null(False))
     hosp = [p.select("patient_id", date=p.admission_date, code=p.icd10_code,
                      list_name=p.list_name, source=ibis.literal("apcs"),
                      numeric_value=ibis.null("float64"))
@@ -87,7 +88,7 @@ def unmatched_counts(tables: dict[str, ibis.Table], cmap: ibis.Table, as_of: dat
         known = cmap.filter(cmap.system == system).select(code="code").distinct()
         miss = per_code.anti_join(known, "code")
         out.append(_counts(source, system, per_code, miss))
-    diag = tables["apcs_diagnoses"].filter(ibis._.admission_date <= t)
+    diag = tables["apcs_diagnoses"].filter((ibis._.admission_date <= t) & ~(ibis._.discharge_date > t).fill_null(False))
     per_code = diag.group_by(code=diag.icd10_code).aggregate(n=diag.count())
     hf = rows_memtable([(c, "icd10", 3, "prefix", "hfrs") for c in hfrs_codes],
                        {"code": "string", "system": "string", "code_len": "int64", "match": "string",

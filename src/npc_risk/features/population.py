@@ -26,9 +26,14 @@ def population(tables: dict[str, ibis.Table], as_of: date) -> ibis.Table:
     """One row per person registered and alive on `as_of`, with practice, PCN/LCP, IMD, age."""
     t = ibis.date(as_of)
     reg = tables["practice_registrations"]
-    reg = reg.filter((reg.start_date <= t) & (reg.end_date.isnull() | (reg.end_date > t)))
+    # end_date is the last day of registration, so a registration ending on T still counts
+    # (as ehrQL's registered-on-date). Several at once: latest start, then the longest-running
+    # (open-ended first), then practice code (nhs-data-conventions.md §3.1).
+    reg = reg.filter((reg.start_date <= t) & (reg.end_date.isnull() | (reg.end_date >= t)))
     rn = ibis.row_number().over(group_by=reg.patient_id,
-                                order_by=[ibis.desc(reg.start_date), reg.practice_code])
+                                order_by=[ibis.desc(reg.start_date),
+                                          ibis.desc(reg.end_date.fill_null(date.max)),
+                                          reg.practice_code])
     reg = reg.mutate(_rn=rn).filter(ibis._._rn == 0).select("patient_id", "practice_code")
     pat = tables["patients"]
     pat = pat.filter(pat.date_of_death.isnull() | (pat.date_of_death > t))

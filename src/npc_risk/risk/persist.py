@@ -82,6 +82,11 @@ def save_model(model: TrainedModel, path: Path) -> Path:
     return path
 
 
+# What a damaged or foreign file raises inside skops (a zip without skops' schema.json, bad JSON,
+# missing members or keys). Anything else is a bug and keeps its traceback.
+_UNREADABLE = (zipfile.BadZipFile, json.JSONDecodeError, KeyError, ValueError, UnicodeDecodeError)
+
+
 def untrusted_types(path: Path) -> list[str]:
     """Types in a skops file outside skops' defaults; ModelError for a non-skops file."""
     path = Path(path)
@@ -92,7 +97,7 @@ def untrusted_types(path: Path) -> list[str]:
                          "retrain and save with npc_risk to get a .skops file")
     try:
         return sorted(sio.get_untrusted_types(file=path))
-    except Exception as exc:  # a zip that is not a skops archive
+    except _UNREADABLE as exc:  # a zip that is not a skops archive
         raise ModelError(f"{path}: unreadable skops model file ({type(exc).__name__}); "
                          "retrain and save it again") from None
 
@@ -109,7 +114,7 @@ def load_model(path: Path) -> TrainedModel:
         )
     try:
         payload = sio.load(path, trusted=needed)
-    except Exception as exc:
+    except _UNREADABLE as exc:
         raise ModelError(f"{path}: could not load the skops model ({type(exc).__name__}); "
                          "retrain it with this version of npc_risk") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -1,0 +1,46 @@
+"""Spec: hospital diagnoses count as of T only if the spell was discharged by T.
+
+Rule (clinical-definitions.md §6.3): "Spells that start <= T but end after T: only
+admission-time facts may be used (no discharge diagnoses added after T)". Diagnoses are coded at
+discharge, so a spell admitted before T and discharged after it contributes no diagnoses to HFRS,
+LTC flags or palliative flags as of T. A spell discharged on T counts; an open spell (no
+discharge date in the extract) counts, as the extract holds what was coded by then.
+"""
+
+from datetime import date
+
+import pytest
+
+from npc_risk.codelists import load_codelists
+from npc_risk.features import FeatureConfig, derive_features, memtables
+
+T = date(2025, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def people():
+    ids = ["discharged_before", "discharged_on_T", "discharged_after", "still_open"]
+    discharge = {"discharged_before": "2025-03-20", "discharged_on_T": "2025-03-31",
+                 "discharged_after": "2025-04-20", "still_open": None}
+    patients = [{"patient_id": i, "date_of_birth": "1935-01-01", "sex": "female"} for i in ids]
+    regs = [{"patient_id": i, "practice_code": "A1", "start_date": "2000-01-01"} for i in ids]
+    diagnoses = [  # F00 dementia in Alzheimer's (HFRS 7.1) and W19 fall (3.2) on one spell each
+        {"spell_id": f"s-{i}-{code}", "patient_id": i, "admission_date": "2025-03-15",
+         "discharge_date": discharge[i], "admission_method": "21", "position": pos,
+         "icd10_code": code, "icd10_code3": code[:3]}
+        for i in ids for pos, code in enumerate(["F00", "W19"])
+    ]
+    tables = memtables(patients=patients, practice_registrations=regs, apcs_diagnoses=diagnoses)
+    result = derive_features(tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
+    return result.person.to_pyarrow().to_pandas().set_index("patient_id")
+
+
+@pytest.mark.parametrize(("who", "hfrs", "dementia"), [
+    ("discharged_before", 10.3, True),
+    ("discharged_on_T", 10.3, True),
+    ("discharged_after", 0.0, False),   # coded after T: not known as of T
+    ("still_open", 10.3, True),
+])
+def test_diagnoses_count_once_the_spell_is_discharged(people, who, hfrs, dementia):
+    assert people.loc[who, "hfrs_score"] == pytest.approx(hfrs)
+    assert bool(people.loc[who, "ltc_dementia"]) is dementia

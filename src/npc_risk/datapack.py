@@ -7,7 +7,8 @@ form that leaves the process.
 
 Concentration of use (the Leeds seed's figures, nhs-data-conventions.md §10.2): the **top group**
 of a neighbourhood is its top `top_fraction` (5 %) of people by risk, ranked over the **whole
-population** of the neighbourhood (eligible or not, excluded or not) with the cohort's stable
+population** of the neighbourhood (eligible or not, excluded or not; less anyone with a national
+data opt-out, as for every planning figure) with the cohort's stable
 tie-break key; its size is round-half-up(top_fraction x population) in exact integer arithmetic,
 so a neighbourhood of 40 people has a top group of 2. For each of emergency bed days, outpatient
 attendances and active social care packages in the last 12 months we publish the share (%) used
@@ -54,6 +55,7 @@ REPORT_COUNTS = (
     "selected", "entered", "left", "stayed", "previous_selected",
 )
 STAT_COUNTS = (
+    "planning_population", "ndo_excluded",
     "top_n", "emergency_admissions", "ltc3_plus", "aged_65_plus", "frail_65_plus",
     *CONCENTRATION.values(), *(f"top_{v}" for v in CONCENTRATION.values()),
 )
@@ -74,7 +76,14 @@ def neighbourhood_statistics(
 
     `patients` and `report` are `CohortResult.patients` and `CohortResult.report`.
     """
-    p = patients
+    # Planning figures leave out people with a national data opt-out (nhs-data-conventions.md
+    # §8); the cohort counts above them are direct care and keep everyone. How many were left
+    # out is itself published (suppressed), never silently dropped from a denominator.
+    ndo = (patients.ndo_optout.fill_null(False) if "ndo_optout" in patients.columns
+           else ibis.literal(False))
+    opted_out = patients.mutate(_ndo=ndo).group_by("neighbourhood").aggregate(
+        ndo_excluded=_count(ibis._._ndo))
+    p = patients.filter(~ndo)
     hood = ibis.window(group_by=p.neighbourhood)
     order = [
         p.risk_score.fill_null(-1.0).desc(),
@@ -93,6 +102,7 @@ def neighbourhood_statistics(
         activity[stem] = _total(p[column])
         activity[f"top_{stem}"] = _total(ibis.ifelse(p._in_top, p[column], 0))
     stats = p.group_by("neighbourhood").aggregate(
+        planning_population=p.count().cast("int64"),
         top_n=p._top_n.max(),
         emergency_admissions=_total(p.emergency_admissions_12m),
         ltc3_plus=_count(p.ltc_count >= LTC_MULTIMORBID),
@@ -102,6 +112,7 @@ def neighbourhood_statistics(
         ),
         **activity,
     )
+    stats = stats.join(opted_out, "neighbourhood")
     joined = report.join(stats, "neighbourhood")
     return joined.select(
         "neighbourhood", "neighbourhood_name", *REPORT_COUNTS, *STAT_COUNTS
@@ -117,13 +128,13 @@ def publishable_neighbourhoods(stats: ir.Table) -> ir.Table:
     rates = {
         "pct_selected_of_denominator": suppress_rate_expr(s.selected, s.denominator, scale=100),
         "emergency_admissions_per_1000": suppress_rate_expr(
-            s.emergency_admissions, s.population, scale=1000
+            s.emergency_admissions, s.planning_population, scale=1000
         ),
-        "pct_ltc3_plus": suppress_rate_expr(s.ltc3_plus, s.population, scale=100),
+        "pct_ltc3_plus": suppress_rate_expr(s.ltc3_plus, s.planning_population, scale=100),
         "pct_65_plus_moderate_severe_frailty": suppress_rate_expr(
             s.frail_65_plus, s.aged_65_plus, scale=100
         ),
-        "gp_appointments_per_person": suppress_rate_expr(s.gp_appointments, s.population),
+        "gp_appointments_per_person": suppress_rate_expr(s.gp_appointments, s.planning_population),
         "gp_appointments_per_person_top": suppress_rate_expr(s.top_gp_appointments, s.top_n),
     }
     for stem in ("emergency_bed_days", "outpatient_attendances", "social_care_packages"):

@@ -106,8 +106,9 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     for u in utilisation(tables, as_of):
         person = person.left_join(u, "patient_id").drop("patient_id_right")
 
-    opt = tables["opt_outs"].filter(ibis._.opt_out_type == "type1").select("patient_id").distinct()
-    opt = opt.mutate(_t1=ibis.literal(True))
+    opts = tables["opt_outs"]
+    opt = opts.group_by("patient_id").aggregate(
+        _t1=(opts.opt_out_type == "type1").any(), _ndo=(opts.opt_out_type == "ndoo").any())
     person = person.left_join(opt, "patient_id").drop("patient_id_right")
 
     n = person.efi_deficits
@@ -123,12 +124,15 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
         **hfrs_columns(person.hfrs_tenths),
         **{c: person[c].fill_null(0).cast("int64") for c in UTILISATION_COLUMNS},
         type1_optout=person.type1_optout | person._t1.fill_null(False),
+        # National data opt-out: does not apply to case-finding (direct care) but does to the
+        # planning outputs (nhs-data-conventions.md §8); datapack.py applies it.
+        ndo_optout=person._ndo.fill_null(False),
     )
     lead = ["patient_id", "practice_code", "pcn_code", "pcn_name", "lcp_name", "age", "sex",
             "ethnicity_group", "lsoa_code", "imd_decile"]
     tail = ["ltc_count", "ltc_conditions", *efi_cols, "efi_deficits", "efi_score", "efi_category",
             "efi_in_age_range", "hfrs_score", "hfrs_category", *UTILISATION_COLUMNS,
-            "palliative_care", "care_home", "type1_optout"]
+            "palliative_care", "care_home", "type1_optout", "ndo_optout"]
     extra = [c for c in flag_cols if c not in tail]
     person = person.select(*lead, *ltc_cols, *tail, *extra)
 

@@ -40,10 +40,10 @@ def _files(extract_dir: Path) -> dict[str, Path]:
     return {n: extract_dir / f"{n}.parquet" for n in STAGED_SCHEMAS if (extract_dir / f"{n}.parquet").exists()}
 
 
-def _scan(raw, files: dict[str, Path]) -> float:
+def scan_seconds(raw, files) -> float:
     """Seconds to read and decode every value of every column of every file once."""
     t0 = time.perf_counter()
-    for path in files.values():
+    for path in (files.values() if isinstance(files, dict) else files):
         cols = raw.sql(f"SELECT * FROM read_parquet('{path}') LIMIT 0").columns
         aggs = ", ".join(f'max(hash("{c}"))' for c in cols)
         raw.sql(f"SELECT {aggs} FROM read_parquet('{path}')").fetchall()
@@ -58,8 +58,8 @@ def bench_features(extract_dir: Path, as_of: date | None = None, *, memory_limit
     tmp = Path(tempfile.mkdtemp(prefix="npc-bench-"))
     ib = io.connect(memory_limit=memory_limit, threads=threads, temp_directory=tmp / "spill")
     # 1. scan only (warm-up run first, then the timed run)
-    _scan(ib.con, files)
-    scan_s = _scan(ib.con, files)
+    scan_seconds(ib.con, files)
+    scan_s = scan_seconds(ib.con, files)
     # 2. features: person + evidence + unmatched, fully materialised
     tables = {}
     for n, p in files.items():

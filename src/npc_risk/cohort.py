@@ -44,7 +44,7 @@ import ibis
 import ibis.expr.types as ir
 
 from npc_risk import settings
-from npc_risk.errors import ConfigError, SchemaError
+from npc_risk.errors import SchemaError
 
 # level -> (key column, display-name column)
 NEIGHBOURHOOD_LEVELS: dict[str, tuple[str, str]] = {
@@ -123,14 +123,11 @@ class CohortConfig:
                 flat.update({f"exclude_{k}": v for k, v in value.items()})
             else:
                 flat[key] = value
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(flat) - known)
-        if unknown:
-            raise ConfigError(
-                f"[cohort] unknown key(s) {unknown}; allowed keys are {sorted(known)} "
-                "(exclusions may also be given as [cohort.exclusions] palliative_care/care_home/"
-                "type1_optout); fix the spelling or remove the key"
-            )
+        settings.reject_unknown(
+            "cohort", flat, {f.name for f in fields(cls)},
+            hint=" (exclusions may also be given as [cohort.exclusions] palliative_care/"
+                 "care_home/type1_optout)",
+        )
         return cls(**{k: _coerce(k, v, getattr(cls, k)) for k, v in flat.items()})
 
     def to_dict(self) -> dict[str, Any]:

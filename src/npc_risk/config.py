@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from npc_risk import settings
 from npc_risk.cohort import CohortConfig
 from npc_risk.errors import ConfigError
 from npc_risk.features import FeatureConfig
@@ -33,7 +34,7 @@ class RunConfig:
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> RunConfig:
-        _reject_unknown("run", values, cls)
+        settings.reject_unknown("run", values, {f.name for f in fields(cls)})
         config = cls(**values)
         if config.engine not in ENGINES:
             raise ConfigError(f"[run] engine = {config.engine!r}: use one of {', '.join(ENGINES)}")
@@ -87,13 +88,6 @@ def load_config(path: Path | None) -> PipelineConfig:
         raise ConfigError(f"{path}: {exc}") from None
     return PipelineConfig(name=raw.get("name", path.stem), description=raw.get("description", ""),
                           source=str(path), **sections)
-
-
-def _reject_unknown(section: str, values: dict[str, Any], cls: type) -> None:
-    allowed = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise ConfigError(f"[{section}] unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
 
 
 def _plain(value: Any) -> Any:

@@ -32,7 +32,14 @@ from npc_risk import io
 from npc_risk.adapters import ADAPTERS
 from npc_risk.codes.icd10 import SEPARATORS, normalise_icd10_expr
 from npc_risk.errors import InputFileError, SchemaError
-from npc_risk.schemas.tables import TABLES, TABLES_BY_NAME, TableSpec
+from npc_risk.schemas.tables import (
+    APCS_DIAGNOSES,
+    TABLES,
+    TABLES_BY_NAME,
+    TableSpec,
+    engine_type,
+    staged_schemas,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +80,13 @@ def _columns(spec: TableSpec) -> dict:
     return spec.model.to_schema().columns
 
 
-def _engine_type(column) -> str:
-    return {"string": "string", "date": "date", "float64": "float64", "int64": "int64"}[str(column.dtype)]
-
-
-def _parse(text: ir.StringValue, engine_type: str) -> ir.Value:
-    if engine_type == "string":
+def _parse(text: ir.StringValue, target: str) -> ir.Value:
+    if target == "string":
         return text
-    if engine_type == "date":
+    if target == "date":
         iso = ibis.ifelse(text.re_search(ISO_DATE), text.substr(0, 10), ibis.null("string"))
         return iso.try_cast("date")
-    return text.try_cast(engine_type)
+    return text.try_cast(target)
 
 
 def _is_native(source: ir.Value, target: str) -> bool:
@@ -98,7 +101,7 @@ def _is_native(source: ir.Value, target: str) -> bool:
 
 def _prepare(source: ir.Value, column) -> ir.Value:
     """A native column as it is; anything else as trimmed text, empty meaning missing."""
-    target = _engine_type(column)
+    target = engine_type(column)
     if _is_native(source, target):
         return source.cast(target)
     text = source.cast("string").strip().nullif("")
@@ -109,7 +112,7 @@ def _prepare(source: ir.Value, column) -> ir.Value:
 
 def _typed(prepared: ir.Value, column) -> ir.Value:
     """The contract-typed value (null when it cannot be parsed)."""
-    target = _engine_type(column)
+    target = engine_type(column)
     if target == "string":
         return prepared
     value = prepared if _is_native(prepared, target) else _parse(prepared, target)
@@ -176,7 +179,7 @@ def annotate(
     typed = {name: staged[name] for name in columns}
     text = {name: staged[f"raw_{name}"] for name in columns}
     failed = {name: text[name].notnull() & typed[name].isnull()
-              if _engine_type(col) != "string" else None for name, col in columns.items()}
+              if engine_type(col) != "string" else None for name, col in columns.items()}
 
     rules: list[tuple[ir.BooleanValue, str]] = []
     for name, col in columns.items():
@@ -272,7 +275,7 @@ def _resolve_files(input_dir: Path) -> dict[str, tuple[Path, Callable | None]]:
 
 
 def _empty(spec: TableSpec) -> ir.Table:
-    schema = ibis.schema({name: _engine_type(col) for name, col in _columns(spec).items()})
+    schema = ibis.schema(staged_schemas()[spec.name])
     return ibis.memtable(schema.to_pyarrow().empty_table())
 
 
@@ -391,6 +394,6 @@ def _apcs_diagnoses(con: ibis.BaseBackend, apcs: ir.Table, ingest_dir: Path) -> 
     tokens = tokens.mutate(icd10_code=normalise_icd10_expr(tokens.token))
     invalid = int(tokens.filter(tokens.icd10_code.isnull()).count().to_pyarrow().as_py())
     valid = tokens.filter(tokens.icd10_code.notnull())
-    valid = valid.select(*base, "position", "icd10_code", icd10_code3=valid.icd10_code.substr(0, 3))
+    valid = valid.mutate(icd10_code3=valid.icd10_code.substr(0, 3)).select(*APCS_DIAGNOSES)
     path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet")
     return io.open_parquet(con, path), invalid

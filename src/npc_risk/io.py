@@ -183,20 +183,16 @@ def write_parquet(
     if isinstance(data, ibis.Table) and not metadata and not partition_by:
         # Let the engine stream the rows to the file (DuckDB's COPY): no copy in Python memory.
         data.to_parquet(tmp, compression="zstd")
-        _owner_only(tmp)
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(tmp, path)
-        return path
-    arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
-    if metadata:
-        merged = dict(arrow.schema.metadata or {})
-        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
-        arrow = arrow.replace_schema_metadata(merged)
-    if partition_by:
-        pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
     else:
-        pq.write_table(arrow, tmp, compression="zstd")
+        arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
+        if metadata:
+            merged = dict(arrow.schema.metadata or {})
+            merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+            arrow = arrow.replace_schema_metadata(merged)
+        if partition_by:
+            pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
+        else:
+            pq.write_table(arrow, tmp, compression="zstd")
     _owner_only(tmp)
     if path.exists():
         shutil.rmtree(path) if path.is_dir() else path.unlink()

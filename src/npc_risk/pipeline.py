@@ -21,9 +21,8 @@ from npc_risk.config import PipelineConfig, load_config  # noqa: F401 (re-export
 from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.errors import CodelistError, InputFileError, ModelError
 from npc_risk.ingest import IngestResult, TableReport, assert_contract, ingest_extract
-from npc_risk.publish import previous_run, summary_rows
-from npc_risk.publish import publish_run
-from npc_risk.risk import TrainedModel, load_model, save_model
+from npc_risk.publish import previous_run, publish_run, summary_rows
+from npc_risk.risk import load_model, save_model
 from npc_risk.schemas.dictionary import render_dictionary
 
 log = logging.getLogger(__name__)

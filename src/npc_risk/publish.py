@@ -49,7 +49,6 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from rich.table import Table as RichTable
 
 from npc_risk import __version__, io

@@ -10,6 +10,14 @@ from typing import Any
 from npc_risk.errors import ConfigError
 
 
+def reject_unknown(section: str, keys, allowed, hint: str = "") -> None:
+    """Raise for any key not in `allowed` (the section dataclass's field names)."""
+    unknown = sorted(set(keys) - set(allowed))
+    if unknown:
+        raise ConfigError(f"[{section}] unknown key(s) {unknown}; allowed keys are "
+                          f"{sorted(allowed)}{hint}; fix the spelling or remove the key")
+
+
 def coerce(section: str, key: str, value: Any, default: Any) -> Any:
     """`value` as the type of the key's default (TOML gives ints for whole-number floats)."""
     def fail(expected: str) -> ConfigError:

@@ -9,7 +9,6 @@ displayed 3-3-4); any other character makes the number invalid.
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)

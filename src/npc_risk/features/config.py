@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from npc_risk import settings
 from npc_risk.errors import ConfigError
 
 
@@ -37,11 +38,7 @@ class FeatureConfig:
     @classmethod
     def from_mapping(cls, d: dict | None) -> FeatureConfig:
         d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"[features] unknown key(s) {', '.join(unknown)}; "
-                              f"allowed: {', '.join(sorted(known))}")
+        settings.reject_unknown("features", d, {f.name for f in fields(cls)})
         if "codelists" in d and d["codelists"] is not None:
             d["codelists"] = Path(d["codelists"])
         for key in ("efi_min_age", "hfrs_window_days", "polypharmacy_min"):

@@ -1,4 +1,4 @@
-"""The staged-table columns this package reads (docs/architecture.md), and a helper that turns
+"""The staged-table columns this package reads (from the data contract), and a helper that turns
 small pandas frames into typed ibis tables (for tests, benchmarks and examples).
 
 Absent optional tables become empty tables with the same columns, as ingest promises, so feature
@@ -15,33 +15,10 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-STAGED_SCHEMAS: dict[str, dict[str, str]] = {
-    "patients": {"patient_id": "string", "nhs_number": "string", "date_of_birth": "date",
-                 "sex": "string", "date_of_death": "date", "lsoa_code": "string",
-                 "ethnicity_group": "string"},
-    "practice_registrations": {"patient_id": "string", "practice_code": "string",
-                               "start_date": "date", "end_date": "date"},
-    "clinical_events": {"patient_id": "string", "date": "date", "snomedct_code": "string",
-                        "numeric_value": "float64"},
-    "medications": {"patient_id": "string", "date": "date", "dmd_code": "string"},
-    "gp_appointments": {"patient_id": "string", "date": "date", "status": "string"},
-    "apcs": {"spell_id": "string", "patient_id": "string", "admission_date": "date",
-             "discharge_date": "date", "admission_method": "string",
-             "primary_diagnosis": "string", "secondary_diagnoses": "string"},
-    "apcs_diagnoses": {"spell_id": "string", "patient_id": "string", "admission_date": "date",
-                       "discharge_date": "date", "admission_method": "string",
-                       "position": "int64", "icd10_code": "string", "icd10_code3": "string"},
-    "ec": {"attendance_id": "string", "patient_id": "string", "arrival_date": "date",
-           "department_type": "string"},
-    "opa": {"appointment_id": "string", "patient_id": "string", "appointment_date": "date",
-            "attendance_status": "string"},
-    "social_care_packages": {"patient_id": "string", "start_date": "date", "end_date": "date",
-                             "service_type": "string"},
-    "practices": {"practice_code": "string", "practice_name": "string", "pcn_code": "string",
-                  "pcn_name": "string", "lcp_name": "string"},
-    "lsoa_deprivation": {"lsoa_code": "string", "imd_decile": "int64"},
-    "opt_outs": {"patient_id": "string", "opt_out_type": "string"},
-}
+from npc_risk.schemas.tables import staged_schemas
+
+# The staged tables' columns come from the data contract (the pandera models), not a copy.
+STAGED_SCHEMAS: dict[str, dict[str, str]] = staged_schemas()
 
 
 _ARROW = {"string": pa.string(), "date": pa.date32(), "float64": pa.float64(), "int64": pa.int64()}

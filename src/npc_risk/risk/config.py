@@ -103,11 +103,7 @@ class RiskConfig:
         """Build from the parsed `[risk]` table; unknown keys and bad values raise ConfigError."""
         d = dict(d or {})
         known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"[risk] unknown key(s) {unknown}; allowed keys are {sorted(known)}"
-            )
+        settings.reject_unknown("risk", d, known)
         kwargs: dict[str, Any] = {}
         for key, value in d.items():
             default = getattr(cls, key)

@@ -96,3 +96,29 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 TABLES_BY_NAME = {spec.name: spec for spec in TABLES}
+
+
+# Column types as the engine sees them (pandera dtype name -> ibis type name).
+ENGINE_TYPES = {"string": "string", "date": "date", "float64": "float64", "int64": "int64"}
+
+# `apcs_diagnoses` is derived by ingest (one row per spell and diagnosis position), not read.
+APCS_DIAGNOSES = {
+    "spell_id": "string", "patient_id": "string", "admission_date": "date",
+    "discharge_date": "date", "admission_method": "string", "position": "int64",
+    "icd10_code": "string", "icd10_code3": "string",
+}
+
+
+def engine_type(column) -> str:
+    """The ibis type of a pandera column."""
+    return ENGINE_TYPES[str(column.dtype)]
+
+
+def staged_schemas() -> dict[str, dict[str, str]]:
+    """Every staged table's columns and ibis types: the contract's tables plus apcs_diagnoses."""
+    schemas = {
+        spec.name: {name: engine_type(col) for name, col in spec.model.to_schema().columns.items()}
+        for spec in TABLES
+    }
+    schemas["apcs_diagnoses"] = dict(APCS_DIAGNOSES)
+    return schemas

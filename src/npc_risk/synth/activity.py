@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from npc_risk.synth.conditions import Morbidity
-from npc_risk.synth.params import Params, band_lookup, categorical, column
+from npc_risk.synth.params import Params, band_lookup, column
 from npc_risk.synth.population import YEAR, Population
 
 OUTCOME_METHODS = ("21", "22", "23", "24", "25", "2A", "2D", "28")  # clinical-definitions §5.1

@@ -11,7 +11,6 @@ import pyarrow as pa
 
 from npc_risk.synth import dirt
 from npc_risk.synth.frames import NULL_DAY, concat, date_array, float_array, format_ids, sort_by, vocab_array
-from npc_risk.synth.params import categorical, column
 from npc_risk.synth.population import LSOA_CODES, SEXES
 from npc_risk.synth.records import nhs_number_strings
 
@@ -117,11 +116,16 @@ def apcs_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 
                      "secondary_diagnoses": secondary.take(diag)})
 
 
-def ec_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
-    frame = sort_by(concat([y["ec"] for y in history]), "patient", "date")
+def _dated_events(rng, history, table, as_of, unknown, rate, counts, first_id: int) -> dict:
+    """One table's yearly rows in (patient, date) order, numbered from `first_id`, with dirt."""
+    frame = sort_by(concat([y[table] for y in history]), "patient", "date")
     frame["id"] = first_id + np.arange(len(frame["patient"]))
-    frame = dirt.dirty_events(rng, frame, table="ec", rate=rate, as_of=as_of, unknown_patient=unknown,
-                              date_cols=("date",), counts=counts)
+    return dirt.dirty_events(rng, frame, table=table, rate=rate, as_of=as_of,
+                             unknown_patient=unknown, date_cols=("date",), counts=counts)
+
+
+def ec_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
+    frame = _dated_events(rng, history, "ec", as_of, unknown, rate, counts, first_id)
     return pa.table({"attendance_id": format_ids("ECD", frame["id"], 10),
                      "patient_id": vocab_array(ids, frame["patient"]),
                      "arrival_date": date_array(frame["date"]),
@@ -129,10 +133,7 @@ def ec_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0)
 
 
 def opa_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
-    frame = sort_by(concat([y["opa"] for y in history]), "patient", "date")
-    frame["id"] = first_id + np.arange(len(frame["patient"]))
-    frame = dirt.dirty_events(rng, frame, table="opa", rate=rate, as_of=as_of, unknown_patient=unknown,
-                              date_cols=("date",), counts=counts)
+    frame = _dated_events(rng, history, "opa", as_of, unknown, rate, counts, first_id)
     return pa.table({"appointment_id": format_ids("OPA", frame["id"], 10),
                      "patient_id": vocab_array(ids, frame["patient"]),
                      "appointment_date": date_array(frame["date"]),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from npc_risk.synth.frames import NULL_DAY, day_number
-from npc_risk.synth.params import Params, band_lookup, categorical, column
+from npc_risk.synth.params import Params, categorical, column
 
 N_LSOA = 482  # Leeds 2011 LSOAs (nhs-data-conventions.md §6)
 LSOA_FIRST = 11264  # E01011264..E01011745: a Leeds-like block of LSOA codes

@@ -11,7 +11,7 @@ import numpy as np
 
 from npc_risk.codes.nhs_number import WEIGHTS
 from npc_risk.synth.conditions import Morbidity
-from npc_risk.synth.params import Params, categorical, column
+from npc_risk.synth.params import Params, categorical
 from npc_risk.synth.population import Population
 
 TEST_RANGE_FIRST_STEM = 999_000_000  # nhs-data-conventions.md §4: 999 000 0000 - 999 999 9999

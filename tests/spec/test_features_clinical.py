@@ -62,9 +62,30 @@ def test_icd10_prefix_matching_of_code_lists(cs):
     """ICD-10 lists match by prefix on the canonical code: list entry `J44` matches J440/J441/J44;
     list entry `N183` (4 characters) matches N183 but not N181 (CKD stage 1 is not CKD 3-5)."""
     diags = [dx("a", 1, "J441"), dx("b", 1, "J44"), dx("c", 1, "N183"), dx("d", 1, "N181"), dx("e", 1, "J4")]
-    _, p = run(cs, list("abcde"), apcs_diagnoses=diags)
+    _, p = run(cs, list("abcde"), FeatureConfig(preset="qof"), apcs_diagnoses=diags)
     assert list(p.ltc_copd) == [True, True, False, False, False]
-    assert list(p.ltc_ckd) == [False, False, True, False, False]
+    assert list(p.ltc_ckd) == [False, False, True, False, False]  # QOF CKD 3-5 register
+
+
+EGFR = "1011481000000105"  # eGFR using creatinine (CKD-EPI) per 1.73 square metres
+
+
+@pytest.mark.parametrize("values, ckd", [
+    ([(400, 70.0), (200, 55.0), (10, 58.0)], True),    # last two 55, 58: best 58 < 60
+    ([(400, 50.0), (200, 55.0), (10, 61.0)], False),   # last two 55, 61: best 61 (recovered)
+    ([(10, 59.9)], True),                               # one value: it is the best
+    ([(10, 60.0)], False),                              # 60 is not < 60
+    ([(20, 45.0), (10, 0.0)], True),                    # bounds apply to the best: 45
+    ([(30, 40.0), (10, 40.0), (10, 90.0)], False),      # same day twice: the higher counts first
+    ([(-1, 40.0), (10, 41.0), (5, 42.0)], True),        # a value after T is not read
+])
+def test_cms_ckd_best_of_last_two_egfr(cs, values, ckd):
+    """CMS CKD (§3.1) is a lab rule: the higher of the last two eGFR values on or before T is
+    < 60 mL/min (and > 0). CKD codes alone do not make the CMS condition (QOF's register does)."""
+    events = [ev("p", days, EGFR, value) for days, value in values]
+    events.append(ev("p", 500, "431857002"))  # CKD stage 4 code: not part of the CMS rule
+    _, p = run(cs, ["p"], clinical_events=events)
+    assert p.loc["p", "ltc_ckd"] == ckd
 
 
 def test_one_code_maps_to_two_conditions(cs):

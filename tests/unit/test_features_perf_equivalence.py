@@ -52,7 +52,7 @@ def _data(seed: int, n: int = 40):
         regs.append({"patient_id": pid, "practice_code": "A1", "start_date": "2020-01-01"})
         for _ in range(rng.randint(0, 30)):
             when = T - timedelta(days=rng.choice(DAYS))
-            value = rng.choice([None, 9.0, 11.4, 12.9, 114.0, 140.0])
+            value = rng.choice([None, 9.0, 11.4, 12.9, 55.0, 65.0, 114.0, 140.0])
             row = {"patient_id": pid, "date": when, "snomedct_code": rng.choice(snomed + [None]),
                    "numeric_value": value}
             ce += [row] * rng.choice([1, 1, 2])  # repeated feed rows
@@ -77,9 +77,9 @@ def _reference(patients, ce, med, dx, conds):
         events[r["patient_id"]].append(("dmd", r["dmd_code"], r["date"], None))
     for r in dx:
         events[r["patient_id"]].append(("icd10", r["icd10_code"], r["admission_date"], None))
-    rules = defaultdict(list)
+    rules = defaultdict(list)  # (catalogue, key) -> value rules
     for v in CS.value_rules:
-        rules[v.key].append(v)
+        rules[v.catalogue, v.key].append(v)
     flags, evidence = defaultdict(set), {}
     for p in patients:
         pid, sex = p["patient_id"], p["sex"]
@@ -91,13 +91,25 @@ def _reference(patients, ce, med, dx, conds):
             return [(s, c, d, v, n) for s, c, d, v in evs for n in lists
                     if CS.lists[n].system == s and _matches(n, c)]
 
-        for c in conds:
+        def holds(r, v):
+            return ((r.sex is None or r.sex == sex) and (r.gt is None or v > r.gt)
+                    and (r.ge is None or v >= r.ge) and (r.lt is None or v < r.lt)
+                    and (r.le is None or v <= r.le))
+
+        for catalogue, c in conds:
             dx_h, rx_h, cancel_h = hits(c.dx_lists), hits(c.rx_lists), hits(c.cancel_lists)
-            val_h = [(s, code, d, v, r.list_name) for s, code, d, v in evs for r in rules[c.key]
-                     if CS.lists[r.list_name].system == s and _matches(r.list_name, code)
-                     and v is not None and (r.sex is None or r.sex == sex)
-                     and (r.gt is None or v > r.gt) and (r.ge is None or v >= r.ge)
-                     and (r.lt is None or v < r.lt) and (r.le is None or v <= r.le)]
+            val_h = []
+            for r in rules[catalogue, c.key]:
+                vals = [(s, code, d, v, r.list_name) for s, code, d, v in evs
+                        if CS.lists[r.list_name].system == s and _matches(r.list_name, code)
+                        and v is not None]
+                if r.aggregate == "any":
+                    val_h += [h for h in vals if holds(r, h[3])]
+                else:  # best_of_last_2: latest first, on one day the higher value first
+                    last = sorted(set(vals), key=lambda h: (h[2], h[3], [-ord(x) for x in h[1]]),
+                                  reverse=True)[:2]
+                    if last and holds(r, max(h[3] for h in last)):
+                        val_h += last
             dx_days = [(T - d).days for _, _, d, _, _ in dx_h]
             if not dx_days:
                 dx_ok = False
@@ -107,7 +119,8 @@ def _reference(patients, ce, med, dx, conds):
                 dx_ok = max(dx_days) < c.dx_window_days
             else:
                 dx_ok = min(dx_days) < c.dx_window_days
-            issues = {(d, code, n, v, s) for s, code, d, v, n in rx_h if (T - d).days < c.rx_window_days}
+            # an issue is a distinct (code, date); one code in two rx lists is one issue
+            issues = {(d, code, s) for s, code, d, v, n in rx_h if (T - d).days < c.rx_window_days}
             rx_ok = bool(c.rx_lists) and len(issues) >= c.rx_min_count
             flag = (dx_ok and rx_ok) if c.combine == "and" else (dx_ok or rx_ok or bool(val_h))
             if flag and cancel_h:
@@ -128,12 +141,14 @@ def _reference(patients, ce, med, dx, conds):
 def test_flags_evidence_and_unmatched_equal_the_rules(seed):
     patients, ce, med, dx, regs = _data(seed)
     config = FeatureConfig()
-    conds = [c for c in CS.catalogue(config.preset) + CS.catalogue("efi") + CS.catalogue("flags")
-             if c.dx_lists or c.rx_lists]
+    valued = {(v.catalogue, v.key) for v in CS.value_rules}
+    conds = [(name, c) for name in (config.preset, "efi", "flags") for c in CS.catalogue(name)
+             if c.dx_lists or c.rx_lists or (name, c.key) in valued]  # not derived polypharmacy
     r = derive_features(memtables(patients=patients, practice_registrations=regs, clinical_events=ce,
                                   medications=med, apcs_diagnoses=dx),
                         as_of=T, codelists=CS, config=config)
     want_flags, want_ev = _reference(patients, ce, med, dx, conds)
+    conds = [c for _, c in conds]
 
     person = {row["patient_id"]: row for row in r.person.to_pyarrow().to_pylist()}
     cols = {column_name(c) for c in conds}

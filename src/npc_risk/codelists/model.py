@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 KINDS = ("ltc", "efi_deficit", "flag")
 MATCH_RULES = ("exact", "prefix")
+VALUE_AGGREGATES = ("any", "best_of_last_2")
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,15 @@ class Condition:
 
 @dataclass(frozen=True)
 class ValueRule:
-    """A numeric-value rule row (clinical-definitions.md §1.5): all given bounds must hold."""
+    """A numeric-value rule row (clinical-definitions.md §1.5): all given bounds must hold.
 
+    `catalogue` and `key` name the condition it serves (a key alone is ambiguous: CKD is an LTC
+    in two presets, with a lab rule in one of them, and an eFI deficit). `aggregate`: `any` = any value on or before T that holds (eFI);
+    `best_of_last_2` = the higher of the person's last two values holds (CMS CKD, §3.1); at most
+    one rule row per condition may use it.
+    """
+
+    catalogue: str
     key: str
     list_name: str
     sex: str | None = None
@@ -75,6 +83,7 @@ class ValueRule:
     ge: float | None = None
     lt: float | None = None
     le: float | None = None
+    aggregate: str = "any"
     description: str = ""
 
 

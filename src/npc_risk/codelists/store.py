@@ -25,7 +25,7 @@ from pathlib import Path
 
 from npc_risk.codelists.formats import CODING_SYSTEMS, code_problem
 from npc_risk.codelists.model import (
-    KINDS, MATCH_RULES, Codelist, CodelistSet, Condition, Problem, ValueRule,
+    KINDS, MATCH_RULES, VALUE_AGGREGATES, Codelist, CodelistSet, Condition, Problem, ValueRule,
 )
 from npc_risk.errors import CodelistError
 
@@ -145,11 +145,43 @@ def _value_rules(folder: Path) -> tuple[ValueRule, ...]:
         return ()
     num = lambda s: float(s) if s else None  # noqa: E731
     return tuple(
-        ValueRule(key=r["key"], list_name=r["list"], sex=r.get("sex") or None, gt=num(r.get("gt")),
-                  ge=num(r.get("ge")), lt=num(r.get("lt")), le=num(r.get("le")),
-                  description=r.get("description", ""))
+        ValueRule(catalogue=r["catalogue"], key=r["key"], list_name=r["list"], sex=r.get("sex") or None,
+                  gt=num(r.get("gt")), ge=num(r.get("ge")), lt=num(r.get("lt")), le=num(r.get("le")),
+                  aggregate=r.get("aggregate") or "any", description=r.get("description", ""))
         for r in _catalogue_rows(path)
     )
+
+
+def _check_value_rules(rel: str, rules: tuple[ValueRule, ...], known: set[str],
+                       conditions: dict[str, set[str]]) -> list[Problem]:
+    problems = []
+    unknown = [r for r in rules if r.list_name not in known]
+    if unknown:
+        problems.append(Problem(rel, f"refers to unknown list {unknown[0].list_name!r}", len(unknown)))
+    bad = [r for r in rules if r.aggregate not in VALUE_AGGREGATES]
+    if bad:
+        problems.append(Problem(rel, f"aggregate must be one of {', '.join(VALUE_AGGREGATES)}", len(bad)))
+    missing = [r for r in rules if r.key not in conditions.get(r.catalogue, set())]
+    if missing:
+        problems.append(Problem(rel, f"names no condition: {missing[0].catalogue}/{missing[0].key} "
+                                     "(catalogue = a catalogues/*.csv file stem, key = its row key)",
+                                len(missing)))
+    best = Counter((r.catalogue, r.key) for r in rules if r.aggregate == "best_of_last_2")
+    if any(n > 1 for n in best.values()):
+        problems.append(Problem(rel, "a best_of_last_2 rule must be the only row of its condition"))
+    return problems
+
+
+def _condition_keys(cat_dir: Path) -> dict[str, set[str]]:
+    """{catalogue stem: its condition keys}, skipping files that do not parse (reported apart)."""
+    out = {}
+    for path in sorted(cat_dir.glob("*.csv")):
+        if path.name != VALUE_RULES:
+            try:
+                out[path.stem] = {r["key"] for r in _catalogue_rows(path)}
+            except (KeyError, ValueError):
+                continue
+    return out
 
 
 def _check_catalogues(folder: Path, known: set[str]) -> list[Problem]:
@@ -161,11 +193,10 @@ def _check_catalogues(folder: Path, known: set[str]) -> list[Problem]:
             try:
                 rules = _value_rules(folder)
             except (KeyError, ValueError) as exc:
-                problems.append(Problem(rel, f"unreadable value rule ({exc}); columns key,list,sex,gt,ge,lt,le"))
+                problems.append(Problem(rel, f"unreadable value rule ({exc}); columns "
+                                             "catalogue,key,list,sex,gt,ge,lt,le,aggregate,description"))
                 continue
-            unknown = [r for r in rules if r.list_name not in known]
-            if unknown:
-                problems.append(Problem(rel, f"refers to unknown list {unknown[0].list_name!r}", len(unknown)))
+            problems += _check_value_rules(rel, rules, known, _condition_keys(cat_dir))
             continue
         try:
             conds = [_condition(r) for r in _catalogue_rows(path)]

@@ -1,9 +1,9 @@
 """Catalogue rules -> per-person condition flags, in one aggregation over all conditions.
 
-Each catalogue condition becomes rows of a small `roles` table (column, role, list_name) and one
-row of a `params` table (windows, min counts, combine, age floor). Hits are joined to roles once
-and aggregated per (patient, column); the rule (model.Condition docstring) is then a vectorised
-expression over those aggregates. Loops here only build expressions over a few dozen conditions.
+Each catalogue condition becomes rows of the small rule map (events.rule_map: code, column, role)
+and one row of a `params` table (windows, min counts, combine, age floor). Events are joined to
+the rule map once and aggregated per (patient, column, code, source); the rule
+(model.Condition docstring) is then a vectorised expression over those aggregates. Loops here only build expressions over a few dozen conditions.
 
 Output column names: `ltc_<key>`, `efi_<key>`, and flags by bare key (`care_home`, ...).
 """
@@ -14,91 +14,19 @@ from datetime import date
 
 import ibis
 
-from npc_risk.codelists.model import CodelistSet, Condition
+from npc_risk.codelists.model import Condition
+from npc_risk.features.events import PREFIX, column_name  # noqa: F401 (re-exported)
 from npc_risk.features.tables import rows_memtable
 
-PREFIX = {"ltc": "ltc_", "efi_deficit": "efi_", "flag": ""}
 
-
-def column_name(c: Condition) -> str:
-    return PREFIX[c.kind] + c.key
-
-
-def roles_and_params(conds: list[Condition], cs: CodelistSet) -> tuple[ibis.Table, ibis.Table]:
-    roles, params = [], []
-    for c in conds:
-        col = column_name(c)
-        for role, names in (("dx", c.dx_lists), ("rx", c.rx_lists), ("cancel", c.cancel_lists)):
-            roles += [(col, role, n) for n in names]
-        params.append((col, c.key, c.kind, c.dx_window_days, c.dx_window_basis, bool(c.rx_lists),
-                       c.rx_window_days, c.rx_min_count, c.combine, bool(c.cancel_lists), c.age_floor))
-    for r in cs.value_rules:
-        if any(column_name(c) == PREFIX[c.kind] + r.key for c in conds if c.key == r.key):
-            col = next(column_name(c) for c in conds if c.key == r.key)
-            roles.append((col, "value", r.list_name))
-    rt = rows_memtable(sorted(set(roles)), {"col": "string", "role": "string", "list_name": "string"})
-    pt = rows_memtable(params, {"col": "string", "key": "string", "kind": "string",
-                                "dx_window_days": "int64", "dx_window_basis": "string",
-                                "has_rx": "boolean", "rx_window_days": "int64",
-                                "rx_min_count": "int64", "combine": "string",
-                                "has_cancel": "boolean", "age_floor": "int64"})
-    return rt, pt
-
-
-def value_rules_table(cs: CodelistSet, conds: list[Condition]) -> ibis.Table:
-    cols = {column_name(c): c.key for c in conds}
-    key_to_col = {v: k for k, v in cols.items()}
-    rows = [(key_to_col[r.key], r.list_name, r.sex, r.gt, r.ge, r.lt, r.le)
-            for r in cs.value_rules if r.key in key_to_col]
-    return rows_memtable(rows, {"col": "string", "list_name": "string", "sex": "string",
-                                "gt": "float64", "ge": "float64", "lt": "float64", "le": "float64"})
-
-
-def evidence_base(hits: ibis.Table, roles: ibis.Table, vrules: ibis.Table, params: ibis.Table,
-                  pop: ibis.Table, as_of: date) -> ibis.Table:
-    """One row per (patient_id, col, code, source) that served a rule of `col`, with the dates
-    the rule and the audit need:
-
-    ev_first / ev_last: first/last date of the code as evidence (every role except `cancel`);
-    dx_min / dx_max: first/last date as a diagnosis; val_max: last date a value rule held;
-    cancel_max: last date as a cancelling code; rx_n: issues inside the condition's rx window.
-
-    This is the one aggregate over the matched events: flags (`condition_flags`) and audit rows
-    (`evidence`) are both derived from it, so the events are matched and grouped once per run.
-
-    Value hits (role `value`) are kept only when the numeric value satisfies a rule row: all
-    given bounds hold, the sex matches when the rule names one, and the value is not null
-    (clinical-definitions.md §1.5: ignore null values; Hb unit split is two rule rows).
-    rx hits inside the window are de-duplicated on (patient, date, code, list, source, value)
-    before counting, so a repeated feed row is one issue; dates need no de-duplication (min/max).
-    """
-    t = ibis.date(as_of)
-    cols = ["patient_id", "col", "role", "code", "source", "date", "rx_in_window"]
-    other = roles.filter(~roles.role.isin(["value", "rx"]))
-    coded = hits.join(other, "list_name").mutate(rx_in_window=ibis.literal(0, "int64"))
-    rx_roles = roles.filter(roles.role == "rx").join(params.select("col", "rx_window_days"), "col")
-    rx = hits.join(rx_roles, "list_name")
-    in_win = t.delta(rx.date, unit="day") < rx.rx_window_days
-    rx_in = rx.filter(in_win).select(*HIT_KEY, "col", "role").distinct().mutate(
-        rx_in_window=ibis.literal(1, "int64"))
-    rx_out = rx.filter(~in_win).mutate(rx_in_window=ibis.literal(0, "int64"))
-    v = hits.filter(hits.numeric_value.notnull()).join(vrules, "list_name")
-    v = v.join(pop.select("patient_id", psex="sex"), "patient_id")
-    x = v.numeric_value
-    ok = ((v.gt.isnull() | (x > v.gt)) & (v.ge.isnull() | (x >= v.ge))
-          & (v.lt.isnull() | (x < v.lt)) & (v.le.isnull() | (x <= v.le))
-          & (v.sex.isnull() | (v.sex == v.psex)))
-    valued = v.filter(ok).mutate(role=ibis.literal("value"), rx_in_window=ibis.literal(0, "int64"))
-    rh = ibis.union(*(part.select(*cols) for part in (coded, rx_in, rx_out, valued)))
-    role, d = rh.role, rh.date
-    return rh.group_by(["patient_id", "col", "code", "source"]).aggregate(
-        ev_first=d.min(where=role != "cancel"), ev_last=d.max(where=role != "cancel"),
-        dx_min=d.min(where=role == "dx"), dx_max=d.max(where=role == "dx"),
-        val_max=d.max(where=role == "value"), cancel_max=d.max(where=role == "cancel"),
-        rx_n=rh.rx_in_window.sum())
-
-
-HIT_KEY = ("patient_id", "date", "code", "list_name", "source", "numeric_value")
+def params_table(conds: list[Condition]) -> ibis.Table:
+    """One row per condition column: the windows, counts, combine rule and age floor."""
+    params = [(column_name(c), c.key, c.kind, c.dx_window_days, c.dx_window_basis, bool(c.rx_lists),
+               c.rx_min_count, c.combine, bool(c.cancel_lists), c.age_floor) for c in conds]
+    return rows_memtable(params, {"col": "string", "key": "string", "kind": "string",
+                                  "dx_window_days": "int64", "dx_window_basis": "string",
+                                  "has_rx": "boolean", "rx_min_count": "int64", "combine": "string",
+                                  "has_cancel": "boolean", "age_floor": "int64"})
 
 
 def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,

@@ -24,7 +24,8 @@ from npc_risk.codelists.model import CodelistSet
 from npc_risk.codelists.weights import load_hfrs_weights
 from npc_risk.features import conditions as cond
 from npc_risk.features.config import FeatureConfig
-from npc_risk.features.events import code_map, event_hits, unmatched_counts
+from npc_risk.errors import CodelistError
+from npc_risk.features.events import column_name, evidence_base, rule_map, rx_windows, unmatched_counts, value_map
 from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_person
 from npc_risk.features.population import population
 from npc_risk.features.tables import complete_tables
@@ -59,22 +60,27 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     ltc = list(codelists.catalogue(config.preset))
     efi = list(codelists.catalogue("efi"))
     flags = list(codelists.catalogue("flags"))
-    coded = [c for c in ltc + efi + flags if c.dx_lists or c.rx_lists]
-    names = {n for c in coded for n in c.dx_lists + c.rx_lists + c.cancel_lists}
-    names |= {r.list_name for r in codelists.value_rules}
-    cmap = code_map(codelists, names)
-    lengths = sorted({len(code) for n in names if codelists.lists[n].system == "icd10"
-                      for code, _ in codelists.lists[n].codes})
+    named = {(config.preset, c.key): c for c in ltc} | {("efi", c.key): c for c in efi} \
+        | {("flags", c.key): c for c in flags}
+    rules = [(named[r.catalogue, r.key], r) for r in codelists.value_rules if (r.catalogue, r.key) in named]
+    valued = {column_name(c) for c, _ in rules}
+    coded = [c for c in ltc + efi + flags if c.dx_lists or c.rx_lists or column_name(c) in valued]
+    _check_disjoint(codelists, rules)
+    rmap = rule_map(codelists, coded)
+    vmap = value_map(codelists, rules)
+    lengths = sorted({len(code) for c in coded for n in c.dx_lists + c.cancel_lists
+                      if codelists.lists[n].system == "icd10" for code, _ in codelists.lists[n].codes})
     weights = load_hfrs_weights()
 
     # Intermediate tables used by more than one output are computed once and cached on the
-    # tables' backend (DuckDB temp table / Spark persist); everything else stays lazy.
+    # tables' backend (DuckDB temp table / Spark persist); everything else stays lazy. The
+    # matched events are aggregated straight from the sources (never materialised); the
+    # population is applied where the flags meet it (condition_flags), not to every event.
     pop = population(tables, as_of).cache()
     in_pop = pop.select("patient_id")
-    hits = event_hits(tables, cmap, as_of, lengths).semi_join(in_pop, "patient_id").cache()
-    roles, params = cond.roles_and_params(coded, codelists)
-    vrules = cond.value_rules_table(codelists, coded)
-    base = cond.evidence_base(hits, roles, vrules, params, pop, as_of).cache()
+    people = tables["patients"].select("patient_id", "sex")
+    base = evidence_base(tables, rmap, vmap, people, as_of, lengths, rx_windows(coded)).cache()
+    params = cond.params_table(coded)
     long = cond.condition_flags(base, params, pop, as_of)
 
     # eFI deficit 26, polypharmacy: >= 5 distinct dm+d codes issued in (T-365d, T] (§1.3).
@@ -145,9 +151,20 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
                         source=ibis.literal("apcs"), first_date="first_date", last_date="last_date")
     cols = ["patient_id", "feature", "code", "first_date", "last_date", "source"]
     evidence = ibis.union(ev.select(*cols), poly_ev.select(*cols), hf_ev.select(*cols))
-    unmatched = unmatched_counts(tables, cmap, as_of, sorted(weights), lengths)
+    unmatched = unmatched_counts(tables, rmap, vmap, as_of, sorted(weights), lengths)
     return FeatureResult(person=person, evidence=evidence, unmatched=unmatched,
                          ltc_columns=tuple(ltc_cols), efi_columns=tuple(efi_cols))
+
+
+def _check_disjoint(cs: CodelistSet, rules: list) -> None:
+    """A condition's value-rule lists and its coded lists share no code (a code is either a
+    measurement or a diagnosis/prescription of it), so their evidence rows never collide."""
+    for c, r in rules:
+        coded = {code for n in c.dx_lists + c.rx_lists + c.cancel_lists for code, _ in cs.lists[n].codes}
+        shared = coded & {code for code, _ in cs.lists[r.list_name].codes}
+        if shared:
+            raise CodelistError(f"{r.list_name} (value rule of {column_name(c)}) shares {len(shared)} "
+                                f"code(s) with that condition's other lists; remove them from one side")
 
 
 def _joined_keys(t: ibis.Table, cols: list[str]) -> ibis.Value:

@@ -98,7 +98,8 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     poly = pm.group_by("patient_id").aggregate(_n=pm.dmd_code.count())
     poly = poly.filter(poly._n >= config.polypharmacy_min).select(
         "patient_id", col=ibis.literal("efi_polypharmacy"))
-    long = ibis.union(long, poly, distinct=True).cache()  # each (patient, col) once
+    # each (patient, col) once: condition_flags groups by it, and polypharmacy is only derived
+    long = ibis.union(long.filter(long.col != "efi_polypharmacy"), poly).cache()
 
     ltc_cols = [cond.column_name(c) for c in ltc]
     efi_cols = [cond.column_name(c) for c in efi]

@@ -142,8 +142,12 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
         agg = _per_code(ev, col, "date", t, windows if system == "dmd" else [])
         parts.append(_fan_out(agg, m, agg.code == m.code, source, windows if system == "dmd" else []))
     diag = _diagnoses_as_of(tables, t)
-    agg = _per_code(diag, "icd10_code", "admission_date", t, [])
     icd = rmap.filter(rmap.system == "icd10")
+    # every ICD-10 list entry has >= 3 characters, so a code can only match a list whose entries
+    # share its 3-character category: keep those rows before grouping (most diagnoses match none)
+    cats = icd.select(_c3=icd.code.substr(0, 3)).distinct()
+    diag = diag.semi_join(cats, diag.icd10_code.substr(0, 3) == cats._c3)
+    agg = _per_code(diag, "icd10_code", "admission_date", t, [])
     exact = icd.filter(icd.match == "exact")
     hosp = [_fan_out(agg, exact, agg.code == exact.code, "apcs", [])]
     for n in icd10_lengths:

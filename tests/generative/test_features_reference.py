@@ -55,11 +55,14 @@ def ref_condition(c, events):
     else:
         dx = min(dx_days) < c.dx_window_days
     rxok = bool(c.rx_lists) and len(rx) >= c.rx_min_count
-    return (dx and rxok) if c.combine == "and" else (dx or rxok)
+    vetoed = any(ref_matches(n, s, code) for s, code, d in events for n in c.unless_lists)
+    own = ((dx and rxok) if c.combine == "and" else (dx or rxok)) and not vetoed
+    parts = {p.key: p for p in LTC + EFI if p.kind == "part"}
+    return own or any(ref_condition(parts[k], events) for k in c.any_of)
 
 
 def reference(events):
-    ltc = sum(ref_condition(c, events) for c in LTC)
+    ltc = sum(ref_condition(c, events) for c in LTC if c.kind != "part")
     efi = sum(ref_condition(c, events) for c in EFI if c.key != "polypharmacy")
     efi += len({code for s, code, d in events if s == "dmd" and d < 365}) >= 5
     cats = {code[:3] for s, code, d in events if s == "icd10" and d <= 730}

@@ -19,7 +19,8 @@ DEFAULTS = dict(
     efi_score=0.0, efi_category="fit", hfrs_score=0.0, hfrs_category="low",
     emergency_admissions_12m=0, emergency_bed_days_12m=0, elective_admissions_12m=0,
     ae_attendances_12m=0, outpatient_attendances_12m=0, outpatient_dnas_12m=0,
-    gp_appointments_12m=0, social_care_packages_active=0, palliative_care=False,
+    gp_appointments_12m=0, social_care_packages_active=0, emergency_admissions_24m=0,
+    ae_attendances_24m=0, outpatient_attendances_24m=0, gp_appointments_24m=0, palliative_care=False,
     care_home=False, type1_optout=False, risk_score=0.5, drivers="",
 )
 SCHEMA = {

@@ -37,7 +37,8 @@ def _person(frame: pd.DataFrame, **values) -> pd.DataFrame:
     row[["age", "emergency_admissions_12m", "ltc_count", "efi_deficits", "hfrs_score",
          "emergency_bed_days_12m", "ae_attendances_12m", "gp_appointments_12m",
          "outpatient_attendances_12m", "outpatient_dnas_12m", "elective_admissions_12m",
-         "social_care_packages_active"]] = [40, 0, 0, 0, 0.0, 0, 0, 2, 0, 0, 0, 0]
+         "social_care_packages_active", "emergency_admissions_24m", "ae_attendances_24m",
+         "gp_appointments_24m", "outpatient_attendances_24m"]] = [40, 0, 0, 0, 0.0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 4, 0]
     row["efi_score"], row["efi_category"], row["hfrs_category"] = 0.0, "fit", "low"
     row["palliative_care"], row["care_home"] = False, False
     for col, value in values.items():
@@ -47,15 +48,15 @@ def _person(frame: pd.DataFrame, **values) -> pd.DataFrame:
 
 def test_hand_made_person_gets_the_right_words(model_and_frame):
     model, frame = model_and_frame
-    person = _person(frame, age=87, emergency_admissions_12m=2, emergency_bed_days_12m=0,
-                     ae_attendances_12m=2, efi_deficits=14, efi_score=14 / 36,
+    person = _person(frame, age=87, emergency_admissions_12m=2, emergency_admissions_24m=3,
+                     emergency_bed_days_12m=0, ae_attendances_12m=2, ae_attendances_24m=2, efi_deficits=14, efi_score=14 / 36,
                      efi_category="severe", ltc_count=5, ltc_heart_failure=True,
                      ltc_copd=True, ltc_diabetes=True, ltc_hypertension=True, ltc_ckd=True)
     why = explain_model(model, person)
     words = set(why.iloc[0, :3])
     assert words <= {
-        "2 emergency admissions in the last 12 months", "severe frailty (eFI 0.39)",
-        "5 long-term conditions", "aged 87", "2 A&E attendances in the last 12 months"}
+        "2 emergency admissions in the last 12 months (3 in the last 24)", "severe frailty (eFI 0.39)",
+        "5 long-term conditions", "aged 87", "2 A&E attendances in the last 12 months (2 in the last 24)"}
     assert len(words) == 3  # every driver is a true fact about them, worded from the templates
 
 

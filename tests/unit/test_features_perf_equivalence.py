@@ -98,6 +98,7 @@ def _reference(patients, ce, med, dx, conds):
 
         for catalogue, c in conds:
             dx_h, rx_h, cancel_h = hits(c.dx_lists), hits(c.rx_lists), hits(c.cancel_lists)
+            unless_h = hits(c.unless_lists)
             val_h = []
             for r in rules[catalogue, c.key]:
                 vals = [(s, code, d, v, r.list_name) for s, code, d, v in evs
@@ -125,15 +126,18 @@ def _reference(patients, ce, med, dx, conds):
             flag = (dx_ok and rx_ok) if c.combine == "and" else (dx_ok or rx_ok or bool(val_h))
             if flag and cancel_h:
                 flag = bool(dx_h) and max(d for _, _, d, _, _ in dx_h) >= max(d for _, _, d, _, _ in cancel_h)
-            if not (flag and age >= c.age_floor):
+            if not (flag and not unless_h and age >= c.age_floor):
                 continue
-            col = column_name(c)
-            flags[pid].add(col)
+            # a part (kind "part") holds for the conditions naming it in any_of, under their names
+            targets = ([column_name(p) for name, p in conds if name == catalogue and c.key in p.any_of]
+                       if c.kind == "part" else [column_name(c)])
             source = {"snomedct": "clinical_events", "dmd": "medications", "icd10": "apcs"}
-            for s, code, d, _, _ in dx_h + rx_h + val_h:
-                key = (pid, col, code, source[s])
-                first, last = evidence.get(key, (d, d))
-                evidence[key] = (min(first, d), max(last, d))
+            for col in targets:
+                flags[pid].add(col)
+                for s, code, d, _, _ in dx_h + rx_h + val_h:
+                    key = (pid, col, code, source[s])
+                    first, last = evidence.get(key, (d, d))
+                    evidence[key] = (min(first, d), max(last, d))
     return flags, evidence
 
 
@@ -148,13 +152,14 @@ def test_flags_evidence_and_unmatched_equal_the_rules(seed):
                                   medications=med, apcs_diagnoses=dx),
                         as_of=T, codelists=CS, config=config)
     want_flags, want_ev = _reference(patients, ce, med, dx, conds)
-    conds = [c for _, c in conds]
+    every = [c for _, c in conds]
+    conds = [c for c in every if c.kind != "part"]
 
     person = {row["patient_id"]: row for row in r.person.to_pyarrow().to_pylist()}
     cols = {column_name(c) for c in conds}
     for pid, row in person.items():
         assert {c for c in cols if row[c]} == want_flags[pid], pid
-        ltc = [column_name(c) for c in CS.catalogue(config.preset)]
+        ltc = [column_name(c) for c in CS.catalogue(config.preset) if c.kind != "part"]
         assert row["ltc_count"] == sum(row[c] for c in ltc)
         assert row["efi_deficits"] == sum(row[column_name(c)] for c in CS.catalogue("efi"))
         assert row["ltc_conditions"] == ";".join(sorted(c[4:] for c in ltc if row[c]))
@@ -167,7 +172,7 @@ def test_flags_evidence_and_unmatched_equal_the_rules(seed):
     um = {u["source"]: u for u in r.unmatched.to_pyarrow().to_pylist()}
     for source, rows, col, system in (("clinical_events", ce, "snomedct_code", "snomedct"),
                                       ("medications", med, "dmd_code", "dmd")):
-        known = {c for n in {n for c in conds for n in c.dx_lists + c.rx_lists + c.cancel_lists}
+        known = {c for n in {n for c in every for n in c.dx_lists + c.rx_lists + c.cancel_lists + c.unless_lists}
                  | {v.list_name for v in CS.value_rules}
                  if CS.lists[n].system == system for c, _ in CS.lists[n].codes}
         on_t = [x[col] for x in rows if x["date"] <= T]

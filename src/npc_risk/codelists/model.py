@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-KINDS = ("ltc", "efi_deficit", "flag")
+KINDS = ("ltc", "efi_deficit", "flag", "part")
 MATCH_RULES = ("exact", "prefix")
 VALUE_AGGREGATES = ("any", "best_of_last_2")
 
@@ -47,7 +47,11 @@ class Condition:
       flag = (dx AND rx) if combine == "and" else (dx OR rx OR value);
       then, if `cancel_lists` is set, the flag holds only when its latest qualifying record is not
       older than the latest cancelling record ("latest record wins"; a tie keeps the flag);
+      if `unless_lists` is set, it does not hold when any record of them exists on or before T;
       finally age at T must be >= `age_floor`.
+      `any_of`: keys of `part` rows of the same catalogue; the condition also holds when any of
+      them does. A part is a rule with no output column of its own, e.g. CMS painful condition
+      = >= 4 analgesic Rx, OR (>= 4 antiepileptic Rx AND no epilepsy Dx ever) as a part.
     """
 
     key: str
@@ -62,6 +66,8 @@ class Condition:
     combine: str = "or"
     cancel_lists: tuple[str, ...] = ()
     age_floor: int = 0
+    unless_lists: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
     notes: str = ""
 
 

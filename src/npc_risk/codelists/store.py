@@ -135,6 +135,8 @@ def _condition(row: dict[str, str]) -> Condition:
         combine=row.get("combine") or "or",
         cancel_lists=_names(row.get("cancel_lists", "")),
         age_floor=int(row.get("age_floor") or 0),
+        unless_lists=_names(row.get("unless_lists", "")),
+        any_of=_names(row.get("any_of", "")),
         notes=row.get("notes", ""),
     )
 
@@ -206,8 +208,9 @@ def _check_catalogues(folder: Path, known: set[str]) -> list[Problem]:
         keys = Counter(c.key for c in conds)
         if [k for k, n in keys.items() if n > 1]:
             problems.append(Problem(rel, "duplicate condition keys", sum(n > 1 for n in keys.values())))
+        parts = {c.key for c in conds if c.kind == "part"}
         for c in conds:
-            used = c.dx_lists + c.rx_lists + c.cancel_lists
+            used = c.dx_lists + c.rx_lists + c.cancel_lists + c.unless_lists
             missing = [n for n in used if n not in known]
             if missing:
                 problems.append(Problem(rel, f"condition {c.key!r} uses unknown list {missing[0]!r}"))
@@ -215,6 +218,9 @@ def _check_catalogues(folder: Path, known: set[str]) -> list[Problem]:
                 problems.append(Problem(rel, f"condition {c.key!r}: bad kind/combine/dx_window_basis"))
             if not c.key.isidentifier() or c.key != c.key.lower():
                 problems.append(Problem(rel, f"condition key {c.key!r} must be a lower-case identifier"))
+            if set(c.any_of) - parts or (c.kind == "part" and c.any_of):
+                problems.append(Problem(rel, f"condition {c.key!r}: any_of must name rows of kind "
+                                             "'part' in the same catalogue (parts do not nest)"))
     return problems
 
 

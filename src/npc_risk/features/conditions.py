@@ -29,6 +29,24 @@ def params_table(conds: list[Condition]) -> ibis.Table:
                                   "has_cancel": "boolean", "age_floor": "int64"})
 
 
+def part_pairs(conds: list[Condition]) -> list[tuple[str, str]]:
+    """(part column, parent column) for every `any_of` reference (model.Condition)."""
+    cols = {c.key: column_name(c) for c in conds if c.kind == "part"}
+    return [(cols[k], column_name(c)) for c in conds for k in c.any_of]
+
+
+def with_parts(flags: ibis.Table, pairs: list[tuple[str, str]]) -> ibis.Table:
+    """Long flags with each part's rows counted for its parents and the part rows dropped;
+    each (patient_id, col) still once."""
+    if not pairs:
+        return flags
+    pm = rows_memtable(pairs, {"part": "string", "parent": "string"})
+    own = flags.filter(~flags.col.isin([p for p, _ in pairs]))
+    j = flags.join(pm, flags.col == pm.part)
+    via = j.select("patient_id", col=j.parent).distinct().anti_join(own, ["patient_id", "col"])
+    return ibis.union(own, via)
+
+
 def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,
                     as_of: date) -> ibis.Table:
     """Long table (patient_id, col) of every condition/deficit/flag that holds.
@@ -39,7 +57,7 @@ def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,
     b = base
     agg = b.group_by(["patient_id", "col"]).aggregate(
         dx_max=b.dx_max.max(), dx_min=b.dx_min.min(), rx_n=b.rx_n.sum(),
-        val_max=b.val_max.max(), cancel_max=b.cancel_max.max())
+        val_max=b.val_max.max(), cancel_max=b.cancel_max.max(), unless_max=b.unless_max.max())
     a = agg.join(params, "col").join(pop.select("patient_id", "age"), "patient_id")
     dx_last = t.delta(a.dx_max, unit="day")
     dx_first = t.delta(a.dx_min, unit="day")
@@ -54,7 +72,8 @@ def condition_flags(base: ibis.Table, params: ibis.Table, pop: ibis.Table,
     base_flag = (a.combine == "and").ifelse(dx & rx, dx | rx | val)
     # latest record wins against a cancelling code; a tie keeps the flag (model.Condition)
     not_cancelled = ~a.has_cancel | a.cancel_max.isnull() | (dx_last <= cancel_last)
-    flag = base_flag & not_cancelled & (a.age >= a.age_floor)
+    # an excluding (`unless`) record on or before T vetoes the flag
+    flag = base_flag & not_cancelled & a.unless_max.isnull() & (a.age >= a.age_floor)
     return a.filter(flag.fill_null(False)).select("patient_id", "col")
 
 
@@ -87,16 +106,14 @@ def wide_flags(pop: ibis.Table, long: ibis.Table, columns: list[str],
         *(f"_w{w}" for w in words))
 
 
-def evidence(base: ibis.Table, long: ibis.Table) -> ibis.Table:
+def evidence(base: ibis.Table, long: ibis.Table, pairs: list[tuple[str, str]] = ()) -> ibis.Table:
     """Audit rows for every condition that holds: first/last date of each code that served it.
 
-    Cancelling codes are not evidence; rx hits outside the rule window are still shown with their
-    dates (the rule decided; the evidence explains).
+    `long` still holds the part rows (before `with_parts`): a part's codes are shown under its
+    parent's name. Cancelling and excluding codes are not evidence; rx hits outside the rule
+    window are still shown with their dates (the rule decided; the evidence explains).
     """
     r = base.filter(base.ev_first.notnull()).semi_join(long, ["patient_id", "col"])
-    return r.select("patient_id", feature=r.col, code=r.code, source=r.source,
+    feature = ibis.cases(*((r.col == p, parent) for p, parent in pairs), else_=r.col) if pairs else r.col
+    return r.select("patient_id", feature=feature, code=r.code, source=r.source,
                     first_date=r.ev_first, last_date=r.ev_last)
-
-
-def as_of_date(as_of: date) -> ibis.Value:
-    return ibis.date(as_of)

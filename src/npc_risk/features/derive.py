@@ -29,7 +29,7 @@ from npc_risk.features.events import column_name, evidence_base, rule_map, rx_wi
 from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_person
 from npc_risk.features.population import population
 from npc_risk.features.tables import complete_tables
-from npc_risk.features.utilisation import UTILISATION_COLUMNS, utilisation
+from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS, utilisation
 
 EFI_DEFICITS = 36  # clinical-definitions.md §1.1: eFI = deficits / 36
 
@@ -57,18 +57,19 @@ def efi_category(deficits: ibis.Value) -> ibis.Value:
 def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists: CodelistSet,
                     config: FeatureConfig) -> FeatureResult:
     tables = complete_tables(tables)
-    ltc = list(codelists.catalogue(config.preset))
-    efi = list(codelists.catalogue("efi"))
-    flags = list(codelists.catalogue("flags"))
-    named = {(config.preset, c.key): c for c in ltc} | {("efi", c.key): c for c in efi} \
-        | {("flags", c.key): c for c in flags}
+    catalogues = {name: list(codelists.catalogue(name)) for name in (config.preset, "efi", "flags")}
+    # `part` rows (model.Condition.any_of) are rules without an output column of their own
+    ltc, efi, flags = ([c for c in catalogues[n] if c.kind != "part"] for n in (config.preset, "efi", "flags"))
+    every = [c for conds in catalogues.values() for c in conds]
+    named = {(name, c.key): c for name, conds in catalogues.items() for c in conds}
     rules = [(named[r.catalogue, r.key], r) for r in codelists.value_rules if (r.catalogue, r.key) in named]
     valued = {column_name(c) for c, _ in rules}
-    coded = [c for c in ltc + efi + flags if c.dx_lists or c.rx_lists or column_name(c) in valued]
-    _check_disjoint(codelists, rules)
+    coded = [c for c in every if c.dx_lists or c.rx_lists or column_name(c) in valued]
+    pairs = [pair for conds in catalogues.values() for pair in cond.part_pairs(conds)]
+    _check_disjoint(codelists, rules, catalogues)
     rmap = rule_map(codelists, coded)
     vmap = value_map(codelists, rules)
-    lengths = sorted({len(code) for c in coded for n in c.dx_lists + c.cancel_lists
+    lengths = sorted({len(code) for c in coded for n in c.dx_lists + c.cancel_lists + c.unless_lists
                       if codelists.lists[n].system == "icd10" for code, _ in codelists.lists[n].codes})
     weights = load_hfrs_weights()
 
@@ -99,7 +100,8 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     poly = poly.filter(poly._n >= config.polypharmacy_min).select(
         "patient_id", col=ibis.literal("efi_polypharmacy"))
     # each (patient, col) once: condition_flags groups by it, and polypharmacy is only derived
-    long = ibis.union(long.filter(long.col != "efi_polypharmacy"), poly).cache()
+    long_parts = ibis.union(long.filter(long.col != "efi_polypharmacy"), poly).cache()
+    long = cond.with_parts(long_parts, pairs)
 
     ltc_cols = [cond.column_name(c) for c in ltc]
     efi_cols = [cond.column_name(c) for c in efi]
@@ -129,7 +131,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
         ltc_conditions=_joined_keys(person, ltc_cols),
         efi_deficits=n, efi_score=score, efi_category=category, efi_in_age_range=in_range,
         **hfrs_columns(person.hfrs_tenths),
-        **{c: person[c].fill_null(0).cast("int64") for c in UTILISATION_COLUMNS},
+        **{c: person[c].fill_null(0).cast("int64") for c in UTILISATION_COLUMNS + HISTORY_COLUMNS},
         type1_optout=person.type1_optout | person._t1.fill_null(False),
         # National data opt-out: does not apply to case-finding (direct care) but does to the
         # planning outputs (nhs-data-conventions.md §8); datapack.py applies it.
@@ -138,12 +140,12 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     lead = ["patient_id", "practice_code", "pcn_code", "pcn_name", "lcp_name", "age", "sex",
             "ethnicity_group", "lsoa_code", "imd_decile"]
     tail = ["ltc_count", "ltc_conditions", *efi_cols, "efi_deficits", "efi_score", "efi_category",
-            "efi_in_age_range", "hfrs_score", "hfrs_category", *UTILISATION_COLUMNS,
+            "efi_in_age_range", "hfrs_score", "hfrs_category", *UTILISATION_COLUMNS, *HISTORY_COLUMNS,
             "palliative_care", "care_home", "type1_optout", "ndo_optout"]
     extra = [c for c in flag_cols if c not in tail]
     person = person.select(*lead, *ltc_cols, *tail, *extra)
 
-    ev = cond.evidence(base, long)
+    ev = cond.evidence(base, long_parts, pairs)
     poly_ev = pm.semi_join(poly, "patient_id")
     poly_ev = poly_ev.select("patient_id", feature=ibis.literal("efi_polypharmacy"),
                              code="dmd_code", source=ibis.literal("medications"),
@@ -157,15 +159,28 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
                          ltc_columns=tuple(ltc_cols), efi_columns=tuple(efi_cols))
 
 
-def _check_disjoint(cs: CodelistSet, rules: list) -> None:
-    """A condition's value-rule lists and its coded lists share no code (a code is either a
-    measurement or a diagnosis/prescription of it), so their evidence rows never collide."""
+def _check_disjoint(cs: CodelistSet, rules: list, catalogues: dict[str, list]) -> None:
+    """Evidence rows of one condition never collide: a condition's value-rule lists and its
+    coded lists share no code (a code is either a measurement or a diagnosis/prescription of
+    it), and a part's lists share no code with its parent's or its siblings' lists."""
+    def codes(names):
+        return {code for n in names for code, _ in cs.lists[n].codes}
+
     for c, r in rules:
-        coded = {code for n in c.dx_lists + c.rx_lists + c.cancel_lists for code, _ in cs.lists[n].codes}
-        shared = coded & {code for code, _ in cs.lists[r.list_name].codes}
+        shared = codes(c.dx_lists + c.rx_lists + c.cancel_lists) & codes((r.list_name,))
         if shared:
             raise CodelistError(f"{r.list_name} (value rule of {column_name(c)}) shares {len(shared)} "
                                 f"code(s) with that condition's other lists; remove them from one side")
+    for name, conds in catalogues.items():
+        by_key = {c.key: c for c in conds}
+        for c in conds:
+            groups = [c.dx_lists + c.rx_lists] + [by_key[k].dx_lists + by_key[k].rx_lists for k in c.any_of]
+            seen: set[str] = set()
+            for group in groups:
+                if seen & codes(group):
+                    raise CodelistError(f"catalogues/{name}.csv: {c.key!r} and its any_of parts share "
+                                        "codes in their dx/rx lists; give each code to one of them")
+                seen |= codes(group)
 
 
 def _joined_keys(t: ibis.Table, cols: list[str]) -> ibis.Value:

@@ -36,10 +36,10 @@ from npc_risk.features.tables import rows_memtable
 
 #: one row per (patient_id, col, code, source) that served a rule of `col`: see `evidence_base`
 BASE_COLUMNS = ("patient_id", "col", "code", "source", "ev_first", "ev_last", "dx_min", "dx_max",
-                "val_max", "cancel_max", "rx_n")
+                "val_max", "cancel_max", "unless_max", "rx_n")
 MATCHED_COLUMNS = ("patient_id", "col", "code", "source", "role", "date")
 
-PREFIX = {"ltc": "ltc_", "efi_deficit": "efi_", "flag": ""}
+PREFIX = {"ltc": "ltc_", "efi_deficit": "efi_", "flag": "", "part": "part_"}
 
 
 def column_name(c: Condition) -> str:
@@ -48,23 +48,25 @@ def column_name(c: Condition) -> str:
 
 
 def rule_map(cs: CodelistSet, conds: list[Condition]) -> ibis.Table:
-    """(system, code, code_len, match, col, is_dx, is_rx, is_cancel, window_days): one row per
-    list entry and condition column, with the roles the entry plays for it."""
+    """(system, code, code_len, match, col, is_dx, is_rx, is_cancel, is_unless, window_days): one
+    row per list entry and condition column, with the roles the entry plays for it."""
     roles: dict[tuple, set[str]] = {}
     window: dict[str, int] = {}
     for c in conds:
         col = column_name(c)
         window[col] = c.rx_window_days
-        for role, names in (("dx", c.dx_lists), ("rx", c.rx_lists), ("cancel", c.cancel_lists)):
+        for role, names in (("dx", c.dx_lists), ("rx", c.rx_lists), ("cancel", c.cancel_lists),
+                            ("unless", c.unless_lists)):
             for name in names:
                 cl = cs.lists[name]
                 for code, _ in cl.codes:
                     roles.setdefault((cl.system, code, len(code), cl.match, col), set()).add(role)
-    rows = [(*k, "dx" in r, "rx" in r, "cancel" in r, window[k[-1]] if "rx" in r else None)
+    rows = [(*k, "dx" in r, "rx" in r, "cancel" in r, "unless" in r, window[k[-1]] if "rx" in r else None)
             for k, r in sorted(roles.items())]
     return rows_memtable(rows, {
         "system": "string", "code": "string", "code_len": "int64", "match": "string", "col": "string",
-        "is_dx": "boolean", "is_rx": "boolean", "is_cancel": "boolean", "window_days": "int64"})
+        "is_dx": "boolean", "is_rx": "boolean", "is_cancel": "boolean", "is_unless": "boolean",
+        "window_days": "int64"})
 
 
 def rx_windows(conds: list[Condition]) -> list[int]:
@@ -90,14 +92,20 @@ def _diagnoses_as_of(tables: dict[str, ibis.Table], t: ibis.Value) -> ibis.Table
     return diag.filter((diag.admission_date <= t) & ~(diag.discharge_date > t).fill_null(False))
 
 
-def _per_code(ev: ibis.Table, code: str, day: str, t: ibis.Value, windows: list[int]) -> ibis.Table:
-    """(patient_id, code, first, last, n_<w>...): one row per person and code; n_<w> = distinct
-    issue dates in (T - w days, T] (de-duplicated on the small in-window set only)."""
+def _per_code(ev: ibis.Table, code: str, day: str, t: ibis.Value,
+              windows: dict[int, ibis.Table] | None = None) -> ibis.Table:
+    """(patient_id, code, _first, _last, _n<w>...): one row per person and code.
+
+    `windows` maps each prescription window w (days) to the codes whose rules use it; _n<w> is
+    the number of distinct issue dates of the code in (T - w days, T]. Only those codes' rows in
+    the window are de-duplicated, so a long window on a short list (lithium "ever") stays cheap.
+    """
     agg = ev.group_by(["patient_id", code]).aggregate(_first=ev[day].min(), _last=ev[day].max())
-    for w in windows:
-        inw = ev.filter(t.delta(ev[day], unit="day") < w).select("patient_id", code, day).distinct()
+    for w, codes in (windows or {}).items():
+        inw = ev.filter(t.delta(ev[day], unit="day") < w)
+        inw = inw.semi_join(codes, inw[code] == codes._c).select("patient_id", code, day).distinct()
         n = inw.group_by(["patient_id", code]).aggregate(**{f"_n{w}": inw.count()})
-        agg = agg.left_join(n, ["patient_id", code]).drop(f"patient_id_right", f"{code}_right")
+        agg = agg.left_join(n, ["patient_id", code]).drop("patient_id_right", f"{code}_right")
     return agg.rename(code=code) if code != "code" else agg
 
 
@@ -113,7 +121,7 @@ def _fan_out(agg: ibis.Table, rmap: ibis.Table, predicate, source: str, windows:
         ev_first=evid.ifelse(j._first, ibis.null("date")), ev_last=evid.ifelse(j._last, ibis.null("date")),
         dx_min=j.is_dx.ifelse(j._first, ibis.null("date")), dx_max=j.is_dx.ifelse(j._last, ibis.null("date")),
         val_max=ibis.null("date"), cancel_max=j.is_cancel.ifelse(j._last, ibis.null("date")),
-        rx_n=j.is_rx.ifelse(rx_n, zero))
+        unless_max=j.is_unless.ifelse(j._last, ibis.null("date")), rx_n=j.is_rx.ifelse(rx_n, zero))
 
 
 def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Table,
@@ -121,10 +129,11 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
                   windows: list[int]) -> ibis.Table:
     """One row per (patient_id, col, code, source) that served a rule of `col` (BASE_COLUMNS):
 
-    ev_first / ev_last: first/last date of the code as evidence (every role except `cancel`);
-    dx_min / dx_max: first/last date as a diagnosis; val_max: last date a value rule held;
-    cancel_max: last date as a cancelling code; rx_n: distinct issue dates of the code inside the
-    condition's rx window.
+    ev_first / ev_last: first/last date of the code as evidence (dx, rx and value roles; cancelling
+    and excluding codes are not evidence); dx_min / dx_max: first/last date as a diagnosis;
+    val_max: last date a value rule held; cancel_max: last date as a cancelling code;
+    unless_max: last date as an excluding (`unless`) code; rx_n: distinct issue dates of the code
+    inside the condition's rx window.
 
     Each source is grouped once per (person, code) *before* the rule map fans it out to the
     conditions, so the events are grouped once, on the codes any list uses. Rows from coded
@@ -139,15 +148,17 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
         ev = tables[table].filter(ibis._.date <= t)
         codes = m.select(_c="code").distinct()
         ev = ev.semi_join(codes, ev[col] == codes._c)
-        agg = _per_code(ev, col, "date", t, windows if system == "dmd" else [])
-        parts.append(_fan_out(agg, m, agg.code == m.code, source, windows if system == "dmd" else []))
+        by_window = {w: m.filter(m.window_days == w).select(_c="code").distinct()
+                     for w in windows} if system == "dmd" else {}
+        agg = _per_code(ev, col, "date", t, by_window)
+        parts.append(_fan_out(agg, m, agg.code == m.code, source, list(by_window)))
     diag = _diagnoses_as_of(tables, t)
     icd = rmap.filter(rmap.system == "icd10")
     # every ICD-10 list entry has >= 3 characters, so a code can only match a list whose entries
     # share its 3-character category: keep those rows before grouping (most diagnoses match none)
     cats = icd.select(_c3=icd.code.substr(0, 3)).distinct()
     diag = diag.semi_join(cats, diag.icd10_code.substr(0, 3) == cats._c3)
-    agg = _per_code(diag, "icd10_code", "admission_date", t, [])
+    agg = _per_code(diag, "icd10_code", "admission_date", t)
     exact = icd.filter(icd.match == "exact")
     hosp = [_fan_out(agg, exact, agg.code == exact.code, "apcs", [])]
     for n in icd10_lengths:
@@ -158,12 +169,14 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
     h = ibis.union(*hosp)
     h = h.group_by(["patient_id", "col", "code", "source"]).aggregate(
         ev_first=h.ev_first.min(), ev_last=h.ev_last.max(), dx_min=h.dx_min.min(), dx_max=h.dx_max.max(),
-        val_max=h.val_max.max(), cancel_max=h.cancel_max.max(), rx_n=h.rx_n.max())
+        val_max=h.val_max.max(), cancel_max=h.cancel_max.max(), unless_max=h.unless_max.max(),
+        rx_n=h.rx_n.max())
     parts.append(h)
     v = _value_rows(tables["clinical_events"].filter(ibis._.date <= t), vmap, people)
     parts.append(v.group_by(["patient_id", "col", "code", "source"]).aggregate(
         ev_first=v.date.min(), ev_last=v.date.max(), dx_min=ibis.null("date"), dx_max=ibis.null("date"),
-        val_max=v.date.max(), cancel_max=ibis.null("date"), rx_n=ibis.literal(0, "int64")))
+        val_max=v.date.max(), cancel_max=ibis.null("date"), unless_max=ibis.null("date"),
+        rx_n=ibis.literal(0, "int64")))
     return ibis.union(*(p.select(*BASE_COLUMNS) for p in parts))
 
 

@@ -110,6 +110,15 @@ def _fields(template: str) -> set[str]:
     return {f for _, f, _, _ in _FORMATTER.parse(template) if f}
 
 
+def _variant(templates: str, frame: pd.DataFrame) -> str | None:
+    """The first of ` | `-separated template variants whose columns the frame has (None if none):
+    e.g. a 24-month count in brackets only where the frame carries it."""
+    for template in templates.split(" | "):
+        if _fields(template) <= set(frame.columns):
+            return template
+    return None
+
+
 def _fallback(column: str) -> str:
     return column.replace("_12m", " in the last 12 months").replace("_", " ") + ": {" + column + "}"
 
@@ -135,12 +144,14 @@ def top_drivers(contributions: np.ndarray, features: pd.DataFrame, groups: dict[
             if not m.any():
                 continue
             sub = features[m]
-            if name in by_group.index and _fields(by_group.loc[name, "template"]) <= set(features):
-                row = by_group.loc[name]
-                words = render(row["template"], sub)
-                if row["count_column"] and row["template_one"]:
+            row = by_group.loc[name] if name in by_group.index else None
+            template = None if row is None else _variant(row["template"], features)
+            if template is not None:
+                words = render(template, sub)
+                one_template = _variant(row["template_one"], features) if row["template_one"] else None
+                if row["count_column"] and one_template:
                     one = sub[row["count_column"]].to_numpy(dtype="float64", na_value=np.nan) == 1
-                    words[one] = render(row["template_one"], sub[one])
+                    words[one] = render(one_template, sub[one])
             else:  # no template, or the frame lacks a column the template names
                 words = render(_fallback(groups[name][0]), sub)
             text[m], key[m] = words, name

@@ -84,8 +84,13 @@ def synthetic_features(
         "outpatient_dnas_12m": rng.poisson(0.05 + 0.05 * deprived, n).astype("int64"),
         "gp_appointments_12m": rng.poisson(2 + 2 * old + 0.8 * ltc_count, n).astype("int64"),
         "social_care_packages_active": (rng.random(n) < 0.01 + 0.08 * (age >= 80)).astype("int64"),
+        # the year before the last one adds to the 24-month counts (same need, its own noise)
+        "emergency_admissions_24m": (em + rng.poisson(0.1 + 0.4 * np.clip(latent, 0, None), n)).astype("int64"),
         "palliative_care": palliative,
         "care_home": care_home,
         "type1_optout": rng.random(n) < 0.03,
     })
+    for col in ("ae_attendances", "outpatient_attendances", "gp_appointments"):
+        last_year = frame[f"{col}_12m"].to_numpy()
+        frame[f"{col}_24m"] = (last_year + rng.poisson(np.maximum(last_year, 0.2))).astype("int64")
     return frame, truth, outcome

@@ -47,6 +47,8 @@ def test_model_is_useful_and_not_above_the_oracle(model, frames):
     assert not cmp["model_above_oracle"]
     assert cmp["published_auroc_range"] == (0.74, 0.80)
     assert "oracle" in cmp["note"]
+    both = oracle_comparison(score(model, held), truth, y_eval, knowable_probability=truth)
+    assert both["knowable_auroc"] == cmp["oracle_auroc"] and "knowable oracle" in both["note"]
 
 
 def test_training_twice_gives_identical_scores(frames):

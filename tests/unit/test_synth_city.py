@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -124,3 +125,17 @@ def test_chunked_generation_keeps_ids_unique_and_bytes_stable(monkeypatch, tmp_p
     assert len(set(spells)) == len(spells) - copies
     truth = pq.read_table(first / "truth" / "persons.parquet")["patient_id"].to_pylist()
     assert truth == patients
+
+
+def test_knowable_probability_is_the_true_one_with_the_outcome_shock_integrated_out(small_city):
+    """truth/persons.parquet: `knowable_probability` averages `true_probability` over the outcome
+    year's unknowable shock, so both agree on average (each person's is an expectation of the
+    other) while the knowable one spreads less; both are 0 outside the population."""
+    out, _ = small_city
+    t = pq.read_table(out / "truth" / "persons.parquet").to_pandas()
+    inside = t[t.in_population]
+    assert t.loc[~t.in_population, ["true_probability", "knowable_probability"]].eq(0).all().all()
+    assert inside.knowable_probability.between(0, 1).all()
+    assert inside.knowable_probability.mean() == pytest.approx(inside.true_probability.mean(), rel=0.08)
+    assert inside.knowable_probability.std() < inside.true_probability.std()
+    assert np.corrcoef(inside.knowable_probability, inside.true_probability)[0, 1] > 0.7

@@ -5,6 +5,11 @@ On synthetic data the generator knows each person's true probability of admissio
 PPV: the gap is what better features or a better model could still win; a model ABOVE the oracle
 has leaked the outcome. Real data has no oracle; there the published range (c about 0.74-0.80,
 clinical-definitions.md §6.2) is the yardstick.
+
+Two oracles: `true_probability` uses the outcome year's own random shock (drawn when the year
+happens, so no model of the past can know it: an unattainable ceiling); `knowable_probability`
+integrates that shock out (synth/activity.RateModel.knowable_probability): the fair ceiling, and
+the one a model should "come close to".
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import numpy as np
 from npc_risk.risk.metrics import PUBLISHED_AUROC_RANGE, headline_metrics, top_fraction_table
 
 
-def oracle_comparison(scores, truth_probability, outcome, *, fraction: float = 0.03) -> dict:
+def oracle_comparison(scores, truth_probability, outcome, *, fraction: float = 0.03,
+                      knowable_probability=None) -> dict:
     """Model vs oracle AUROC and PPV at the top `fraction` (3 %) on the same people.
 
     Returns n, events, base_rate, model_auroc, oracle_auroc, auroc_gap (oracle - model),
     model_ppv_top, oracle_ppv_top, ppv_ratio (model / oracle), published_auroc_range,
-    model_above_oracle (a leakage signal) and a one-line note for the report.
+    model_above_oracle (a leakage signal) and a one-line note for the report; with
+    `knowable_probability` also knowable_auroc, knowable_ppv_top and knowable_gap.
     """
     s = np.asarray(scores, dtype="float64")
     t = np.asarray(truth_probability, dtype="float64")
@@ -30,11 +37,19 @@ def oracle_comparison(scores, truth_probability, outcome, *, fraction: float = 0
     lo, hi = PUBLISHED_AUROC_RANGE
     gap = oracle["auroc"] - model["auroc"]
     above = bool(model["auroc"] > oracle["auroc"] + 0.005)
+    extra, known = {}, ""
+    if knowable_probability is not None:
+        k = np.asarray(knowable_probability, dtype="float64")
+        k_auroc, k_top = headline_metrics(k, y)["auroc"], top_fraction_table(k, y, (fraction,))[0]
+        extra = {"knowable_auroc": k_auroc, "knowable_ppv_top": k_top["ppv"],
+                 "knowable_gap": k_auroc - model["auroc"]}
+        known = (f"knowable oracle AUROC {k_auroc:.3f} (gap {k_auroc - model['auroc']:.3f}), "
+                 f"PPV {k_top['ppv']:.1%}; ")
     note = (f"model AUROC {model['auroc']:.3f} vs oracle {oracle['auroc']:.3f} (gap {gap:.3f}); "
-            f"PPV at top {fraction:.0%} {m_top['ppv']:.1%} vs {o_top['ppv']:.1%}; "
+            f"PPV at top {fraction:.0%} {m_top['ppv']:.1%} vs {o_top['ppv']:.1%}; {known}"
             f"published range {lo:.2f}-{hi:.2f}"
             + ("; MODEL ABOVE ORACLE: probable leakage" if above else ""))
-    return {
+    return {**extra,
         "n": model["n"], "events": model["events"], "base_rate": model["base_rate"],
         "model_auroc": model["auroc"], "oracle_auroc": oracle["auroc"], "auroc_gap": gap,
         "fraction": fraction, "model_ppv_top": m_top["ppv"], "oracle_ppv_top": o_top["ppv"],

@@ -42,14 +42,16 @@ def exposure(pop: Population, y: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return lo, hi, np.clip((hi - lo + 1) / YEAR, 0, 1)
 
 
-def log_need(params: Params, pop: Population, morb: Morbidity, y: int) -> tuple[np.ndarray, np.ndarray]:
-    """eta for year y and the eFI deficit count at its start."""
+def log_need(params: Params, pop: Population, morb: Morbidity, y: int,
+             shock: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """eta for year y and the eFI deficit count at its start (`shock` replaces pop.w[y])."""
     first, _ = year_bounds(pop, y)
     present = morb.onset <= first
     deficits = morb.deficits_at(first)
     eta = (morb.emerg_log_rr[:, None] * present).sum(axis=0)
     eta += params.rate("efi_log_rr_per_deficit") * deficits
-    eta += params.rate("sigma_permanent") * pop.v + params.rate("sigma_transient") * pop.w[y]
+    w = pop.w[y] if shock is None else shock
+    eta += params.rate("sigma_permanent") * pop.v + params.rate("sigma_transient") * w
     return np.minimum(eta, params.rate("eta_cap")), deficits
 
 
@@ -89,13 +91,35 @@ class RateModel:
             k = p.rate(f"k_{service}") if service != "elective" else 0.3
             rates[service] = target * band_lookup(p.age_activity, age, service) * np.exp(k * eta) / self.norm[service]
         rates["ae"] *= np.exp(p.rate("ae_dep_log_rr") * (pop.dep - pop.dep.mean()))
+        rates["emergency"] = self._emergency(eta)
+        return rates
+
+    def _emergency(self, eta: np.ndarray) -> np.ndarray:
+        p, pop = self.params, self.pop
         lo_age = column(p.emergency_base, "age_lo", int)
         band = np.clip(np.searchsorted(lo_age, pop.age, side="right") - 1, 0, len(lo_age) - 1)
         least, most = column(p.emergency_base, "least_deprived"), column(p.emergency_base, "most_deprived")
         base = np.exp(np.log(least[band]) + pop.dep * np.log(most[band] / least[band])) / 1000
-        rates["emergency"] = (p.rate("emergency_scale") * base * np.exp(p.rate("k_emergency") * eta)
-                              / self.emerg_norm[band])
-        return rates
+        return p.rate("emergency_scale") * base * np.exp(p.rate("k_emergency") * eta) / self.emerg_norm[band]
+
+    def knowable_probability(self, y: int, outcome_share: float, nodes: int = 24) -> np.ndarray:
+        """P(at least one outcome admission in year y) from what is knowable at its start.
+
+        The year's shock is AR(1): w[y] = rho * w[y-1] + sqrt(1 - rho^2) * e with e ~ N(0, 1) drawn
+        when the year happens. Everything else (conditions, deficits, the permanent effect, last
+        year's shock) is fixed at the start, so this integrates e out (Gauss-Hermite) instead of
+        using the drawn value: the best any model of the past could do. The truth table's
+        `true_probability` uses the drawn e, which no model can know.
+        """
+        rho = self.params.rate("rho_transient")
+        x, weight = np.polynomial.hermite_e.hermegauss(nodes)  # probabilists' Hermite: N(0, 1)
+        weight = weight / weight.sum()
+        carried = rho * self.pop.w[y - 1] if y > 0 else np.zeros(self.pop.n)
+        p = np.zeros(self.pop.n)
+        for e, wt in zip(x, weight):  # a couple of dozen vectorised passes over people
+            eta, _ = log_need(self.params, self.pop, self.morb, y, carried + np.sqrt(1 - rho**2) * e)
+            p += wt * (1 - np.exp(-self._emergency(eta) * outcome_share))
+        return p
 
 
 def draw_events(rng, lo, hi, frac, rate) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,9 @@ timestamps, so the same seed and arguments give the same bytes. Layout:
 
     output/extract/<table>.parquet   every table of the data contract (docs/architecture.md)
     output/extract/README.json       what the folder is
-    output/truth/persons.parquet     per person: true 12-month emergency-admission probability and
+    output/truth/persons.parquet     per person: true 12-month emergency-admission probability (with
+                                     the outcome year's own shock), the knowable probability (that shock
+                                     integrated out: the fair ceiling for a model of the past) and
                                      the simulated use in (as_of, as_of + 365]
     output/truth/future_apcs.parquet the future spells themselves
     output/truth/dirt_injected.json  how many bad rows of each kind were injected
@@ -154,6 +156,7 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
         written = icd.written()
         years = [simulate_year(rng, params, pop, model, coder, written, y) for y in range(history_years + 1)]
         history, future = years[:-1], years[-1]
+        future["knowable_probability"] = model.knowable_probability(history_years, _outcome_share(params))
         del years, model, coder
         gp = concat([y["gp"] for y in history])
         noise = _noise_events(rng, params, gp, snomed)
@@ -221,6 +224,13 @@ def _extract_tables(rng, params, pop, reg, events, meds, history, gp, snomed, dm
     yield "opt_outs", ex.opt_outs_table(opt, ids)
 
 
+def _outcome_share(params) -> float:
+    """Share of emergency admissions whose method counts for the outcome (not 2B/2C, §5.1)."""
+    rows = [r for r in params.admission_methods if r["group"] == "emergency"]
+    codes, share = [r["code"] for r in rows], column(rows, "share")
+    return float(share[np.isin(codes, OUTCOME_METHODS)].sum() / share.sum())
+
+
 def _truth_tables(pop, future: dict, ids: pa.Array, params):
     """Per-person truth for (as_of, as_of + 365]: the oracle probability and the simulated use."""
     n = pop.n
@@ -229,15 +239,13 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
     emergency = np.char.startswith(method, "2")
     outcome = np.isin(method, OUTCOME_METHODS)
     los = spells["discharge"] - spells["admission"]
-    codes, share = (lambda rows: ([r["code"] for r in rows], column(rows, "share")))(
-        [r for r in params.admission_methods if r["group"] == "emergency"])
-    outcome_share = share[np.isin(codes, OUTCOME_METHODS)].sum() / share.sum()
-    expected = future["truth_rate"] * outcome_share * pop.in_population
+    expected = future["truth_rate"] * _outcome_share(params) * pop.in_population
     count = lambda who, weights=None: np.bincount(who, weights, minlength=n)  # noqa: E731
     table = pa.table({
         "patient_id": ids.slice(0, n),
         "in_population": pa.array(pop.in_population),
         "true_probability": 1 - np.exp(-expected),
+        "knowable_probability": future["knowable_probability"] * pop.in_population,
         "expected_emergency_admissions": expected,
         "emergency_admissions": count(spells["patient"][outcome]).astype(np.int64),
         "emergency_spells_all": count(spells["patient"][emergency]).astype(np.int64),

@@ -9,7 +9,8 @@ Contract (clinical-definitions.md §7):
   A 64-year-old with 10 deficits is not eligible by frailty. A missing value never makes anyone
   eligible.
 * **Exclusion reason** (eligible people only; null for everyone else): the first of
-  `EXCLUSION_ORDER` that applies and is switched on: palliative_care, care_home, type1_optout, then
+  `EXCLUSION_ORDER` that applies and is switched on: palliative_care, care_home, type1_optout,
+  ndo_optout (off by default: the national data opt-out does not cover case-finding, §8), then
   `no_risk_score` (always on: a person without a score cannot be ranked, and is counted rather than
   dropped silently). The order is fixed so each person is counted under exactly one reason and the
   reason counts add up to `excluded`.
@@ -19,7 +20,9 @@ Contract (clinical-definitions.md §7):
   and DuckDB and Spark agree.
 * **in_cohort** = `neighbourhood_rank <= cohort_target`, where `cohort_target` =
   round-half-up(cohort_fraction x denominator) and the denominator is the neighbourhood's
-  registered population ("all") or its people aged 18+ ("adults").
+  registered population ("all") or its people aged 18+ ("adults"); `in_denominator` flags the
+  people it counts. Excluded people (opt-outs included) stay in the denominator and are counted
+  by reason: nobody is dropped silently.
 
 Traps:
 * ibis `rank()` / `row_number()` are 0-based (engine-notes.md); we add 1.
@@ -56,7 +59,7 @@ DENOMINATORS = ("all", "adults")
 ADULT_AGE = 18
 UNMAPPED = "unmapped"
 # Switchable exclusions in the order they are applied; `no_risk_score` is always applied last.
-EXCLUSION_ORDER = ("palliative_care", "care_home", "type1_optout")
+EXCLUSION_ORDER = ("palliative_care", "care_home", "type1_optout", "ndo_optout")
 NO_RISK_SCORE = "no_risk_score"
 EXCLUSION_REASONS = (*EXCLUSION_ORDER, NO_RISK_SCORE)
 PPM = 1_000_000
@@ -83,11 +86,14 @@ class CohortConfig:
     min_age: nobody younger is eligible (default 18).
     min_ltc_count, frailty_min_deficits + frailty_min_age, hfrs_high_threshold: the three
         eligibility routes (any one suffices).
-    exclude_palliative_care, exclude_care_home, exclude_type1_optout: exclusions, each on by
-        default (the type 1 opt-out default is for case-finding lists).
+    exclude_palliative_care, exclude_care_home: clinical exclusions, each on by default.
+    exclude_type1_optout (on), exclude_ndo_optout (off): the case-finding opt-out rules. In a
+        pipeline TOML they are set as `[outputs.case_finding] apply_type1_optout` /
+        `apply_ndo_optout` (config.OutputsConfig), which `load_config` copies here; the
+        older `[cohort.exclusions] type1_optout` still works.
 
     The TOML may also nest the last two groups: `[cohort.eligibility]` (min_ltc_count, ...) and
-    `[cohort.exclusions]` with keys palliative_care, care_home, type1_optout.
+    `[cohort.exclusions]` with keys palliative_care, care_home, type1_optout, ndo_optout.
     """
 
     neighbourhood: str = "pcn"
@@ -101,6 +107,7 @@ class CohortConfig:
     exclude_palliative_care: bool = True
     exclude_care_home: bool = True
     exclude_type1_optout: bool = True
+    exclude_ndo_optout: bool = False
 
     def __post_init__(self) -> None:
         _check_choice("neighbourhood", self.neighbourhood, tuple(NEIGHBOURHOOD_LEVELS))
@@ -126,7 +133,7 @@ class CohortConfig:
         settings.reject_unknown(
             "cohort", flat, {f.name for f in fields(cls)},
             hint=" (exclusions may also be given as [cohort.exclusions] palliative_care/"
-                 "care_home/type1_optout)",
+                 "care_home/type1_optout/ndo_optout)",
         )
         return cls(**{k: _coerce(k, v, getattr(cls, k)) for k, v in flat.items()})
 
@@ -157,8 +164,9 @@ class CohortResult:
     """What `select_cohort` returns (all lazy ibis expressions on the input's backend).
 
     patients: the scored table plus neighbourhood, neighbourhood_name, eligible_ltc,
-        eligible_frailty, eligible_hfrs, eligible, exclusion_reason, cohort_denominator,
-        cohort_target, neighbourhood_rank (int64, 1-based, null if not a candidate), in_cohort.
+        eligible_frailty, eligible_hfrs, eligible, exclusion_reason, in_denominator,
+        cohort_denominator, cohort_target, neighbourhood_rank (int64, 1-based, null if not a
+        candidate), in_cohort.
     cohort: the care coordinators' list (`COHORT_COLUMNS`), people with in_cohort only.
     report: one row per neighbourhood (unsuppressed; see `neighbourhood_report`).
     """
@@ -210,7 +218,8 @@ def select_cohort(
     `publish.previous_run`) must live on the same backend as `scored`; when given, the report
     carries entered/left/stayed counts.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in scored.columns]
+    required = (*REQUIRED_COLUMNS, *(r for r in config.exclusions if r not in REQUIRED_COLUMNS))
+    missing = [c for c in required if c not in scored.columns]
     if missing:
         raise SchemaError(
             f"scored table lacks column(s) {missing} needed for cohort selection; "
@@ -237,13 +246,11 @@ def select_cohort(
     t = t.mutate(exclusion_reason=ibis.cases(*branches, else_=ibis.null("string")))
 
     by_hood = ibis.window(group_by=t.neighbourhood)
-    denominator = (
-        t.patient_id.count() if config.denominator == "all" else _count(t.age >= ADULT_AGE)
+    in_denominator = (
+        ibis.literal(True) if config.denominator == "all" else (t.age >= ADULT_AGE).fill_null(False)
     )
-    t = t.mutate(
-        _candidate=t.eligible & t.exclusion_reason.isnull(),
-        cohort_denominator=denominator.over(by_hood).cast("int64"),
-    )
+    t = t.mutate(_candidate=t.eligible & t.exclusion_reason.isnull(), in_denominator=in_denominator)
+    t = t.mutate(cohort_denominator=_count(t.in_denominator).over(by_hood).cast("int64"))
     t = t.mutate(cohort_target=fraction_target(t.cohort_denominator, config.cohort_fraction))
     ranked = ibis.window(group_by=[t.neighbourhood, t._candidate], order_by=tie_break_order(t))
     t = t.mutate(
@@ -261,6 +268,29 @@ def select_cohort(
     return CohortResult(patients=t, cohort=cohort, report=report, config=config)
 
 
+def person_counts(p: ir.Table, *, with_target: bool = True) -> dict[str, ir.IntegerScalar]:
+    """The report's counts of people, as aggregates over any grouping of `CohortResult.patients`:
+    population, denominator (people `in_denominator`), cohort_target (only with_target: the
+    neighbourhood's own, so only for a grouping by neighbourhood), eligible and by route,
+    excluded and by reason, selected. datapack.py uses it for LCP and city totals too.
+    """
+    counts = {
+        "population": p.patient_id.count().cast("int64"),
+        "denominator": _count(p.in_denominator),
+        "cohort_target": p.cohort_target.max(),
+        "eligible": _count(p.eligible),
+        "eligible_ltc": _count(p.eligible & p.eligible_ltc),
+        "eligible_frailty": _count(p.eligible & p.eligible_frailty),
+        "eligible_hfrs": _count(p.eligible & p.eligible_hfrs),
+        "excluded": _count(p.exclusion_reason.notnull()),
+        **{f"excluded_{r}": _count(p.exclusion_reason == r) for r in EXCLUSION_REASONS},
+        "selected": _count(p.in_cohort),
+    }
+    if not with_target:
+        del counts["cohort_target"]
+    return counts
+
+
 def neighbourhood_report(
     patients: ir.Table, *, previous_patients: ir.Table | None = None
 ) -> ir.Table:
@@ -271,16 +301,7 @@ def neighbourhood_report(
     p = patients
     counts = p.group_by("neighbourhood").aggregate(
         neighbourhood_name=p.neighbourhood_name.min(),
-        population=p.patient_id.count().cast("int64"),
-        denominator=p.cohort_denominator.max(),
-        cohort_target=p.cohort_target.max(),
-        eligible=_count(p.eligible),
-        eligible_ltc=_count(p.eligible & p.eligible_ltc),
-        eligible_frailty=_count(p.eligible & p.eligible_frailty),
-        eligible_hfrs=_count(p.eligible & p.eligible_hfrs),
-        excluded=_count(p.exclusion_reason.notnull()),
-        **{f"excluded_{r}": _count(p.exclusion_reason == r) for r in EXCLUSION_REASONS},
-        selected=_count(p.in_cohort),
+        **person_counts(p),
     )
     change_cols = ("entered", "left", "stayed", "previous_selected")
     if previous_patients is None:

@@ -145,8 +145,8 @@ def run_pipeline(
         patients_out = _with_drivers(ranked, words)
         cohort_out = _with_drivers(cohort_rows.select(*COHORT_COLUMNS), words)
         report = neighbourhood_report(ranked, previous_patients=previous)
-        stats = con.create_table("neighbourhood_stats",
-                                 neighbourhood_statistics(ranked, report), temp=True)
+        stats = con.create_table("neighbourhood_stats", neighbourhood_statistics(
+            ranked, report, optouts=config.outputs.planning.applied), temp=True)
         timer.step("select", started, eligible=_count(ranked.filter(ranked.eligible)),
                    selected=_count(cohort_rows))
 

@@ -6,7 +6,7 @@ Layout of `<output_root>/<as_of>/` (docs/architecture.md, "Run outputs"):
 |---|---|---|
 | patients.parquet | one per person in the population (`PATIENT_COLUMNS`; no NHS number) | internal, owner-only |
 | cohort/neighbourhood=<key>/part-0.parquet | the case-finding list (`COHORT_FILE_COLUMNS`) | case-finding, owner-only, not suppressed |
-| neighbourhoods.parquet | one per neighbourhood, suppressed (datapack.publishable_neighbourhoods) | planning |
+| neighbourhoods.parquet | one per neighbourhood, then per LCP, then the city (`level`), suppressed (datapack.publishable_neighbourhoods) | planning |
 | evidence.parquet | the features' audit table | internal, owner-only |
 | quarantine/ | copied from ingest's quarantine folder | internal, owner-only |
 | manifest.json | the caller's dict + `outputs` (sha256, rows, bytes per file) + `provenance` | |
@@ -52,18 +52,15 @@ import pyarrow.compute as pc
 from rich.table import Table as RichTable
 
 from npc_risk import __version__, io
+from npc_risk.datapack import publishable_neighbourhoods, row_order
 from npc_risk.errors import SchemaError
-from npc_risk.suppression import display_count, display_rate
+from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS
+from npc_risk.suppression import RATE_DECIMALS, SUPPRESSED_MARK
 
-UTILISATION_COLUMNS = (
-    "emergency_admissions_12m", "emergency_bed_days_12m", "elective_admissions_12m",
-    "ae_attendances_12m", "outpatient_attendances_12m", "outpatient_dnas_12m",
-    "gp_appointments_12m", "social_care_packages_active",
-)
 PATIENT_COLUMNS = (
     "patient_id", "practice_code", "neighbourhood", "age", "sex", "imd_decile", "ltc_count",
     "ltc_conditions", "efi_deficits", "efi_score", "efi_category", "hfrs_score",
-    "hfrs_category", *UTILISATION_COLUMNS, "risk_score", "eligible", "exclusion_reason",
+    "hfrs_category", *UTILISATION_COLUMNS, *HISTORY_COLUMNS, "risk_score", "eligible", "exclusion_reason",
     "neighbourhood_rank", "in_cohort", "drivers",
 )
 COHORT_FILE_COLUMNS = (
@@ -74,8 +71,10 @@ EVIDENCE_SORT = ("patient_id", "feature", "code", "first_date", "last_date", "so
 PARTITION = "neighbourhood"
 log = logging.getLogger(__name__)
 SUPPRESSION_NOTE = (
-    "counts: 0 stays 0, 1-7 null (suppressed), >=8 nearest 5; rates from unrounded values, "
-    "null when numerator or denominator is 1-7 or the denominator is 0; one decimal place"
+    "counts: 0 stays 0, 1-7 null (suppressed), >=8 nearest 5; LCP and city totals from "
+    "unrounded data; rates from unrounded values, null when numerator or denominator is 1-7 or "
+    "the denominator is 0; one decimal place; complementary cells also null so that no "
+    "suppressed cell can be recovered by subtraction from a total (see npc_risk.suppression)"
 )
 
 
@@ -130,7 +129,7 @@ def publish_run(
             meta.update({"npc_risk.output": name, "npc_risk.output_class": output_class})
             return meta
 
-        def write(table: ir.Table | pa.Table, name: str, keys: Sequence[str], cls: str,
+        def write(table: ir.Table | pa.Table, name: str, keys: Sequence[str | ir.Value], cls: str,
                   extra: Mapping[str, str] | None = None) -> None:
             arrow = _sorted_arrow(table, keys)
             meta = stamp(name, cls) | dict(extra or {})
@@ -138,7 +137,7 @@ def publish_run(
             outputs[name] = _describe(path, arrow.num_rows)
 
         write(patients.select(*PATIENT_COLUMNS), "patients.parquet", ("patient_id",), "internal")
-        write(neighbourhoods, "neighbourhoods.parquet", (PARTITION,), "planning",
+        write(neighbourhoods, "neighbourhoods.parquet", row_order(neighbourhoods), "planning",
               {"npc_risk.suppression": SUPPRESSION_NOTE})
         extra_columns = [c for c in evidence.columns if c not in EVIDENCE_SORT]
         evidence_columns = (*EVIDENCE_SORT, *extra_columns)  # sort by every column: total order
@@ -202,20 +201,34 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
 
 
 def summary_rows(stats: ir.Table | pa.Table) -> list[dict[str, str]]:
-    """Printable, suppressed rows from `datapack.neighbourhood_statistics(...)` (unsuppressed
-    counts in, suppressed text out: counts via `display_count`, the share via `display_rate`)."""
-    arrow = stats.to_pyarrow() if isinstance(stats, ir.Table) else stats
-    rows = sorted(arrow.to_pylist(), key=lambda r: r["neighbourhood"])
+    """Printable rows, one per neighbourhood, from `datapack.neighbourhood_statistics(...)`.
+
+    The printout is seen outside the practice, so it shows exactly what neighbourhoods.parquet
+    publishes (datapack.publishable_neighbourhoods: rounded, 1-7 and the complementary cells of
+    the differencing guard as `*`); a share with a zero denominator is `-` (undefined).
+    """
+    table = ibis.memtable(stats) if isinstance(stats, pa.Table) else stats
+    published = publishable_neighbourhoods(table).to_pyarrow().to_pylist()
+    rows = sorted((r for r in published if r["level"] == "neighbourhood"),
+                  key=lambda r: r["neighbourhood"])
+
+    def count(value: int | None) -> str:
+        return SUPPRESSED_MARK if value is None else f"{value:,}"
+
+    def share(row: dict) -> str:
+        if row["emergency_bed_days"] == 0:
+            return "-"
+        value = row["pct_emergency_bed_days_top"]
+        return SUPPRESSED_MARK if value is None else f"{value:.{RATE_DECIMALS}f}%"
+
     return [
         {
             "neighbourhood": r["neighbourhood"],
             "name": r.get("neighbourhood_name") or r["neighbourhood"],
-            "population": display_count(r["population"]),
-            "eligible": display_count(r["eligible"]),
-            "selected": display_count(r["selected"]),
-            "top5_bed_day_share": display_rate(
-                r["top_emergency_bed_days"], r["emergency_bed_days"], scale=100, suffix="%"
-            ),
+            "population": count(r["population"]),
+            "eligible": count(r["eligible"]),
+            "selected": count(r["selected"]),
+            "top5_bed_day_share": share(r),
         }
         for r in rows
     ]
@@ -224,7 +237,8 @@ def summary_rows(stats: ir.Table | pa.Table) -> list[dict[str, str]]:
 def summary_table(stats: ir.Table | pa.Table) -> RichTable:
     """A rich table for the CLI: per neighbourhood population, eligible, selected and the top 5 %'s
     share of emergency bed days, all suppressed (the printout is seen outside the practice)."""
-    table = RichTable(title="Neighbourhood cohorts (counts rounded to 5; * = 1-7)")
+    table = RichTable(title="Neighbourhood cohorts (counts rounded to 5; * = 1-7 or withheld "
+                            "against differencing)")
     for header in ("Neighbourhood", "Name", "Population", "Eligible", "Selected",
                    "Top 5% bed-day share"):
         table.add_column(header, justify="left" if header in ("Neighbourhood", "Name") else "right")
@@ -240,7 +254,7 @@ def _require(table: ir.Table, columns: Sequence[str], name: str) -> None:
         raise SchemaError(f"{name} table lacks column(s) {missing}; cannot publish the run")
 
 
-def _sorted_arrow(table: ir.Table | pa.Table, keys: Sequence[str]) -> pa.Table:
+def _sorted_arrow(table: ir.Table | pa.Table, keys: Sequence[str | ir.Value]) -> pa.Table:
     if isinstance(table, ir.Table):
         table = table.order_by(list(keys)).to_pyarrow()
     else:

@@ -51,7 +51,8 @@ def _rows_table(title: str, rows: list[dict], right: tuple[str, ...] = ()) -> Ta
 
 def summary_table(rows: list[dict]) -> Table:
     """Per neighbourhood: population, eligible, selected, top-5% bed-day share (suppressed)."""
-    return _rows_table("Neighbourhood cohorts (counts rounded to 5; * = 1-7)", rows,
+    return _rows_table("Neighbourhood cohorts (counts rounded to 5; * = 1-7 or withheld against "
+                       "differencing)", rows,
                        right=("population", "eligible", "selected", "top5_bed_day_share"))
 
 

@@ -26,12 +26,66 @@ Traps:
   episode counts by the same rule.
 * Case-finding lists for a practice are identifiable direct-care outputs, not publications, and are
   never suppressed (§7 last paragraph).
+
+Guard against differencing (complementary suppression, `complementary_suppression`)
+-----------------------------------------------------------------------------------
+Published tables also carry totals (LCP and city rows beside the neighbourhood rows) and
+breakdowns (e.g. `excluded` = the sum of `excluded_<reason>`). A **family** is one such identity,
+parent = sum of children. If exactly one cell of a family is hidden, it can be recovered by
+subtraction: city total - the published neighbourhoods = the suppressed neighbourhood. Rounding
+to 5 alone does not stop this: each published cell is within 2 of its true value, so with few
+children the difference bounds the hidden 1-7 cell tightly (parent 20, the one published child
+10: the hidden child is 6-14 by the arithmetic, 6 or 7 once we know it was suppressed).
+
+The rule, applied to every count column of every family until nothing changes:
+
+* a cell is **withheld** when it is 1-7 (primary suppression), or chosen below;
+* if exactly one cell of a family is withheld and it is a child, also withhold the **smallest
+  other non-zero child** (ties broken by the child's key, so reruns agree); if there is no such
+  child the parent equals the withheld child, so withhold the parent;
+* if exactly one cell of a family is withheld and it is the parent (itself withheld as a
+  complement elsewhere), withhold its smallest non-zero child, or the parent could be re-added
+  from its published children;
+* `links` (source, target): when the source is withheld so is the target (a figure derived from
+  it, e.g. a cohort target is 2.5 % of a denominator); the families are checked again.
+
+So, once stable, no family has exactly one withheld cell: every family with a withheld cell has
+two or more, and no single subtraction recovers a suppressed value. In a hierarchy in which each
+level partitions the one above (neighbourhood -> LCP -> city, with the city also the sum of the
+neighbourhoods) that is also enough against chains of subtractions: the withheld cells of every
+family lie on a cycle of families, so none is determined by the published values.
+
+Cells may be **hidden** (not published at all, e.g. the part of a PCN that lies in one LCP when
+PCNs cut across LCPs): a hidden cell counts as withheld only if it is 1-7 (it must stay
+unrecoverable) or once chosen as a complement; otherwise it is assumed known, the cautious
+choice, since it can often be worked out from other families.
+
+When the levels do not nest (a PCN split between two LCPs), a chain of subtractions through
+the hidden parts can still pin a withheld cell down although no single family has one withheld
+cell (city - LCP 1 = LCP 0 + LCP 2 = the split PCN). So once the rule above is stable an exact
+**audit** follows: with the withheld cells as unknowns and every other cell known, linear
+algebra over all the family equations finds any withheld cell (published, or hidden and 1-7)
+whose value is fixed; for the first, the smallest non-zero known cell used by one combination of
+families that fixes it is withheld too, and the rule and the audit run again until neither
+changes anything. In nested hierarchies the audit never adds a cell (the property test checks
+both).
+
+Complements are not 0 (a published 0 is exact and adds no uncertainty, and a withheld 0 would
+read as 1-7); the one exception is a parent withheld by a link whose children are all 0. The
+guard works on exact counts; rounding adds more uncertainty on top. A complement of 8 beside a
+1-7 cell can still leave a narrow range when their sum is small; the HES methodology dropped
+secondary suppression for being error-prone, so we keep it simple, deterministic and checked by
+a property test (tests/generative/test_differencing.py) instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 SMALL_MIN = 1
 SMALL_MAX = 7  # counts 1..7 are suppressed (HES/ECDS rule since Sep 2018)
@@ -98,6 +152,118 @@ def display_rate(
     if value is None:
         return SUPPRESSED_MARK
     return f"{value:.{RATE_DECIMALS}f}{suffix}"
+
+
+# ------------------------------------------------------------------------- differencing guard
+@dataclass(frozen=True)
+class Family:
+    """One additive identity of a published table: `parent` = sum of `children` (cell keys)."""
+
+    parent: Hashable
+    children: tuple[Hashable, ...]
+
+
+def complementary_suppression(
+    values: Mapping[Hashable, int],
+    families: Iterable[Family],
+    *,
+    hidden: Collection[Hashable] = (),
+    links: Iterable[tuple[Hashable, Hashable]] = (),
+) -> set[Hashable]:
+    """The cells to withhold: primary (1-7) plus complements (module docstring).
+
+    `values` holds the true, unrounded value of every cell named in `families` and `links`
+    (cell keys must be mutually orderable, e.g. tuples of strings: they break ties). `hidden`
+    cells are never published; they are returned only if they must stay unknown. Raises
+    ValueError (naming the parent cell, never a value) when a family does not add up.
+    """
+    families = tuple(f for f in families if f.children)
+    links = tuple(links)
+    for family in families:
+        if values[family.parent] != sum(values[c] for c in family.children):
+            raise ValueError(f"cell {family.parent!r} is not the sum of its {len(family.children)} "
+                             "children; the totals are inconsistent (a bug upstream)")
+    hidden = set(hidden)
+    withheld = {cell for cell, value in values.items() if is_small(value)}
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for source, target in links:
+                if source in withheld and target not in withheld:
+                    withheld.add(target)
+                    changed = True
+            for family in families:
+                members = (family.parent, *family.children)
+                unknown = [c for c in members if c in withheld]
+                if len(unknown) != 1:
+                    continue
+                withheld.add(_complement(family, withheld, values))
+                changed = True
+        extra = _audit(values, families, withheld, hidden)
+        if extra is None:
+            return withheld
+        withheld.add(extra)
+
+
+def _complement(family: Family, withheld: set[Hashable],
+                values: Mapping[Hashable, int]) -> Hashable:
+    """The cell to withhold beside a family's single withheld cell (see the module docstring)."""
+    def smallest(cells):
+        return min(cells, key=lambda c: (values[c], c))
+
+    others = [c for c in family.children if c not in withheld]
+    non_zero = [c for c in others if values[c] > 0]
+    if non_zero:
+        return smallest(non_zero)
+    if family.parent not in withheld:  # the one withheld child equals the parent
+        return family.parent
+    # A withheld parent (e.g. by a link) whose published children are all 0: hide a zero child.
+    return smallest(others)
+
+
+def _audit(values: Mapping[Hashable, int], families: tuple[Family, ...], withheld: set[Hashable],
+           hidden: set[Hashable]) -> Hashable | None:
+    """A cell to withhold because a chain of families still pins a withheld cell down, or None.
+
+    Exact linear algebra over the family equations, the withheld cells being the unknowns and
+    every other cell known: a withheld cell is determined when every solution gives it the same
+    value (its row of the null space is zero). For the first determined cell that matters (a
+    published cell, or a 1-7 hidden one) we take one combination of families that yields it
+    and withhold the smallest non-zero known cell with a non-zero coefficient in it.
+    """
+    touching = [f for f in families if any(c in withheld for c in (f.parent, *f.children))]
+    unknown = sorted({c for f in touching for c in (f.parent, *f.children) if c in withheld})
+    if not touching:
+        return None
+    known = sorted({c for f in touching for c in (f.parent, *f.children) if c not in withheld})
+    col = {c: i for i, c in enumerate(unknown)}
+    kcol = {c: i for i, c in enumerate(known)}
+    a = np.zeros((len(touching), len(unknown)))
+    b = np.zeros((len(touching), len(known)))
+    for r, family in enumerate(touching):
+        for cell, sign in ((family.parent, 1.0), *((c, -1.0) for c in family.children)):
+            if cell in col:
+                a[r, col[cell]] += sign
+            else:
+                b[r, kcol[cell]] += sign
+    _, singular, vt = np.linalg.svd(a)
+    rank = int((singular > 1e-9).sum())
+    null = vt[rank:]
+    for cell in unknown:
+        if cell in hidden and not is_small(values[cell]):
+            continue
+        if null.size and np.abs(null[:, col[cell]]).max() > 1e-9:
+            continue
+        target = np.zeros(len(unknown))
+        target[col[cell]] = 1.0
+        combination = np.linalg.lstsq(a.T, target, rcond=None)[0]
+        weights = b.T @ combination
+        involved = [c for c in known if abs(weights[kcol[c]]) > 1e-9]
+        non_zero = [c for c in involved if values[c] > 0]
+        if non_zero or involved:
+            return min(non_zero or involved, key=lambda c: (values[c], c))
+    return None
 
 
 # ------------------------------------------------------------------------------- ibis expressions

@@ -40,6 +40,7 @@ def test_planning_figures_leave_out_national_data_opt_outs():
     assert raw["population"] == 40          # case-finding count: everyone
     assert raw["planning_population"] == 30
     assert raw["ndo_excluded"] == 10        # reported, never silently dropped
+    assert raw["type1_excluded"] == 0       # type 1 opt-outs are not applied to planning by default
     assert raw["emergency_admissions"] == 2
     assert raw["top_n"] == 2
 

@@ -51,6 +51,12 @@ def test_bad_values_raise_config_error_naming_the_key(mapping, message):
     assert str(caught.value).startswith("[cohort]")
 
 
+def test_the_ndo_exclusion_is_off_by_default_and_can_be_switched_on():
+    assert CohortConfig().exclude_ndo_optout is False
+    config = CohortConfig.from_mapping({"exclusions": {"ndo_optout": True}})
+    assert config.exclusions == ("palliative_care", "care_home", "type1_optout", "ndo_optout")
+
+
 def test_to_dict_round_trips():
     config = CohortConfig(neighbourhood="practice", exclude_type1_optout=False)
     assert CohortConfig.from_mapping(config.to_dict()) == config

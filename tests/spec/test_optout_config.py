@@ -1,0 +1,119 @@
+"""Spec: opt-outs per output class (nhs-data-conventions.md §8; config.OutputsConfig).
+
+Two output classes: **case-finding** (the cohort lists; individual care) and **planning**
+(neighbourhoods.parquet; aggregates). Each applies its own opt-out rules, set in the pipeline
+TOML as `[outputs.case_finding]` / `[outputs.planning]` apply_type1_optout, apply_ndo_optout.
+Everyone an opt-out removes is counted by reason; nobody leaves a denominator silently.
+
+Toy neighbourhood of 40 (tests/spec/test_cohort_datapack.py: p00..p09 are all eligible):
+
+| people   | type 1 opt-out | national data opt-out |
+|----------|----------------|-----------------------|
+| p00-p02  | yes            | no                    |
+| p03-p04  | yes            | yes                   |
+| p05-p09  | no             | yes                   |
+| p10-p39  | no             | no                    |
+
+| rules (case-finding / planning)  | excluded_type1_optout | excluded_ndo_optout | denominator | planning_population | ndo_excluded | type1_excluded |
+|----------------------------------|----|----|----|----|----|----|
+| defaults: type1 / ndo            | 5  | 0  | 40 | 33 | 7  | 0  |
+| type1+ndo / type1+ndo            | 5  | 5  | 40 | 30 | 7  | 3  |
+| none / none                      | 0  | 0  | 40 | 40 | 0  | 0  |
+
+A person with both opt-outs is counted once: under type 1 in the cohort (its exclusion order
+is palliative care, care home, type 1, NDO), under NDO in the planning figures (order NDO,
+type 1), so population = planning_population + ndo_excluded + type1_excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pytest
+
+from npc_risk.cohort import select_cohort
+from npc_risk.config import load_config
+from npc_risk.datapack import neighbourhood_statistics
+from npc_risk.errors import SchemaError
+from tests.spec.test_cohort_datapack import toy_neighbourhood
+
+DEFAULTS = ""
+BOTH = """
+[outputs.case_finding]
+apply_type1_optout = true
+apply_ndo_optout = true
+[outputs.planning]
+apply_type1_optout = true
+apply_ndo_optout = true
+"""
+NONE = """
+[outputs.case_finding]
+apply_type1_optout = false
+apply_ndo_optout = false
+[outputs.planning]
+apply_type1_optout = false
+apply_ndo_optout = false
+"""
+
+
+def run(toml: str, tmp_path: Path) -> dict:
+    path = tmp_path / "pipeline.toml"
+    path.write_text(toml, encoding="utf-8")
+    config = load_config(path)
+    table = toy_neighbourhood().to_pyarrow()
+    index = [int(pid[1:]) for pid in table["patient_id"].to_pylist()]
+    table = table.drop_columns(["type1_optout"])
+    table = table.append_column("type1_optout", pa.array([i < 5 for i in index]))
+    table = table.append_column("ndo_optout", pa.array([3 <= i < 10 for i in index]))
+    result = select_cohort(ibis.memtable(table), config=config.cohort)
+    stats = neighbourhood_statistics(result.patients, result.report,
+                                     optouts=config.outputs.planning.applied)
+    row = stats.to_pyarrow().to_pylist()[0]
+    cohort = set(result.cohort.to_pyarrow()["patient_id"].to_pylist())
+    return row | {"_cohort": cohort}
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (DEFAULTS, (5, 0, 40, 33, 7, 0)),
+        (BOTH, (5, 5, 40, 30, 7, 3)),
+        (NONE, (0, 0, 40, 40, 0, 0)),
+    ],
+    ids=["defaults", "both-rules-both-classes", "no-rules"],
+)
+def test_each_output_class_applies_its_own_rules_and_counts_them(toml, expected, tmp_path):
+    row = run(toml, tmp_path)
+    columns = ("excluded_type1_optout", "excluded_ndo_optout", "denominator",
+               "planning_population", "ndo_excluded", "type1_excluded")
+    assert tuple(row[c] for c in columns) == expected
+    assert row["population"] == 40
+    assert row["population"] == (row["planning_population"] + row["ndo_excluded"]
+                                 + row["type1_excluded"])
+
+
+def test_defaults_are_the_rules_the_pipeline_always_had(tmp_path):
+    """Case-finding: type 1 opt-outs excluded (counted), the NDO ignored (direct care).
+    Planning: the NDO applied (counted), type 1 ignored (aggregates are not identifiable)."""
+    row = run(DEFAULTS, tmp_path)
+    assert row["excluded"] == 5 and row["excluded_ndo_optout"] == 0
+    assert row["cohort_target"] == 1  # 2.5 % of 40: the opt-outs stay in the denominator
+    assert not row["_cohort"] & {f"p{i:02d}" for i in range(5)}
+
+
+def test_case_finding_ndo_rule_removes_people_from_the_lists_only(tmp_path):
+    row = run(BOTH, tmp_path)
+    assert row["excluded"] == 10  # 5 type 1 + 5 NDO (p03, p04 counted under type 1)
+    assert row["cohort_target"] == 1 and row["denominator"] == 40
+    assert not row["_cohort"] & {f"p{i:02d}" for i in range(10)}
+
+
+def test_a_case_finding_ndo_rule_needs_the_flag_column():
+    """Asked to apply the NDO to the lists without an `ndo_optout` column: a schema error, not
+    a silent no-op."""
+    cohort = replace(load_config(None).cohort, exclude_ndo_optout=True)
+    with pytest.raises(SchemaError, match=r"\['ndo_optout'\]"):
+        select_cohort(toy_neighbourhood(), config=cohort)

@@ -64,7 +64,7 @@ def ref_condition(c, events):
 def reference(events):
     ltc = sum(ref_condition(c, events) for c in LTC if c.kind != "part")
     efi = sum(ref_condition(c, events) for c in EFI if c.key != "polypharmacy")
-    efi += len({code for s, code, d in events if s == "dmd" and d < 365}) >= 5
+    efi += len({CS.ingredients.get(code, code) for s, code, d in events if s == "dmd" and d < 365}) >= 5
     cats = {code[:3] for s, code, d in events if s == "icd10" and d <= 730}
     return ltc, efi, sum(W.get(c, 0) for c in cats)
 

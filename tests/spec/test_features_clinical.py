@@ -165,12 +165,29 @@ def test_deficit_counts_once_however_many_codes(cs):
 def test_polypharmacy_five_distinct_medicines_in_last_365_days(cs, days, distinct, expected):
     """Deficit 26: >= 5 distinct medicines issued in (T-365d, T]; the fifth issued exactly 365
     days before T falls outside; repeats of one medicine count once (§1.3)."""
-    codes = ["39113611000001102", "322863001", "322864007", "322981004", "322982006"]
+    # salbutamol, carbamazepine, lamotrigine, sertraline, senna: five ingredients
+    codes = ["39113611000001102", "322863001", "322981004", "39704111000001102", "42358311000001108"]
     meds = [{"patient_id": "p", "date": d(1), "dmd_code": c} for c in codes[:distinct - 1]]
     meds += [{"patient_id": "p", "date": d(days), "dmd_code": codes[distinct - 1]}]
     meds += [{"patient_id": "p", "date": d(2), "dmd_code": codes[0]}]  # repeat issue
     _, p = run(cs, ["p"], medications=meds)
     assert p.loc["p", "efi_polypharmacy"] == expected
+
+
+def test_polypharmacy_counts_ingredients_not_products(cs):
+    """Deficit 26 counts active ingredients (§1.3): Ventolin, Salamol and generic salbutamol are
+    one medicine, carbamazepine 100 mg and 200 mg are one; a code the ingredient map lacks
+    counts as its own medicine."""
+    salbutamol = ["222311000001102", "3215311000001107", "39113611000001102"]
+    carbamazepine = ["322863001", "322864007"]
+    others = ["322981004", "39704111000001102"]  # lamotrigine, sertraline
+    unknown = "10000000000001"  # no ingredient: its own medicine
+    def meds(pid, codes):
+        return [{"patient_id": pid, "date": d(10), "dmd_code": c} for c in codes]
+    rows = (meds("four", salbutamol + carbamazepine + others)              # 4 ingredients
+            + meds("five", salbutamol + carbamazepine + others + [unknown]))
+    _, p = run(cs, ["four", "five"], medications=rows)
+    assert list(p.efi_polypharmacy) == [False, True]
 
 
 @pytest.mark.parametrize("sex, value, anaemic", [

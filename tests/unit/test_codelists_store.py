@@ -113,6 +113,18 @@ def test_check_reports_edits_duplicates_empties_and_orphans(tmp_path):
         load_codelists(f)
 
 
+def test_ingredient_map_is_checked_and_optional(tmp_path):
+    """maps/dmd-ingredients.csv is hash-checked like a list; a folder without maps/ loads with
+    an empty map (polypharmacy then counts dm+d codes)."""
+    f = _copy(tmp_path)
+    m = f / "maps" / "dmd-ingredients.csv"
+    m.write_text(m.read_text() + "10000000000001,made up,x\n")
+    assert any("maps/dmd-ingredients.csv: sha256 differs" in str(x) for x in check_codelists(f))
+    shutil.rmtree(f / "maps")
+    assert load_codelists(f).ingredients == {}
+    assert load_codelists().ingredients["222311000001102"] == "salbutamol"  # Ventolin
+
+
 def test_list_codelists_rows():
     rows = list_codelists()
     hf = next(r for r in rows if r["name"] == "ltc-heart-failure.snomedct")

@@ -101,6 +101,8 @@ class CodelistSet:
     lists: dict[str, Codelist]
     catalogues: dict[str, tuple[Condition, ...]] = field(default_factory=dict)
     value_rules: tuple[ValueRule, ...] = ()
+    #: dm+d code -> active ingredient (codelists/maps.py); empty when the folder has no map
+    ingredients: dict[str, str] = field(default_factory=dict)
 
     def catalogue(self, preset: str) -> tuple[Condition, ...]:
         from npc_risk.errors import CodelistError

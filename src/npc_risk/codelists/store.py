@@ -24,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from npc_risk.codelists.formats import CODING_SYSTEMS, code_problem
+from npc_risk.codelists.maps import check_maps, load_ingredients
 from npc_risk.codelists.model import (
     KINDS, MATCH_RULES, VALUE_AGGREGATES, Codelist, CodelistSet, Condition, Problem, ValueRule,
 )
@@ -111,6 +112,7 @@ def check_codelists(folder: Path | None = None) -> list[Problem]:
         if path.stem not in entries:
             problems.append(Problem(path.name, "file has no manifest entry; add one (refresh_manifest)"))
     problems += _check_catalogues(folder, set(entries))
+    problems += check_maps(folder)
     return problems
 
 
@@ -249,7 +251,7 @@ def load_codelists(folder: Path | None = None) -> CodelistSet:
         for p in sorted((folder / CATALOGUE_DIR).glob("*.csv")) if p.name != VALUE_RULES
     }
     return CodelistSet(folder=str(folder), lists=lists, catalogues=catalogues,
-                       value_rules=_value_rules(folder))
+                       value_rules=_value_rules(folder), ingredients=load_ingredients(folder))
 
 
 def list_codelists(folder: Path | None = None) -> list[dict[str, object]]:

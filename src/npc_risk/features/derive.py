@@ -28,7 +28,7 @@ from npc_risk.errors import CodelistError
 from npc_risk.features.events import column_name, evidence_base, rule_map, rx_windows, unmatched_counts, value_map
 from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_person
 from npc_risk.features.population import population
-from npc_risk.features.tables import complete_tables
+from npc_risk.features.tables import complete_tables, rows_memtable
 from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS, utilisation
 
 EFI_DEFICITS = 36  # clinical-definitions.md §1.1: eFI = deficits / 36
@@ -84,19 +84,22 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     params = cond.params_table(coded)
     long = cond.condition_flags(base, params, pop, as_of)
 
-    # eFI deficit 26, polypharmacy: >= 5 distinct dm+d codes issued in (T-365d, T] (§1.3).
-    # Trap: distinct dm+d codes, not ingredients (no VTM map yet): a brand/strength switch can
-    # add one; documented in the report.
+    # eFI deficit 26, polypharmacy: >= 5 distinct medicines issued in (T-365d, T] (§1.3), counted
+    # by active ingredient (codelists/maps.py) so a brand or strength switch does not add one;
+    # a code the map lacks counts as its own medicine.
     t = ibis.date(as_of)
     med = tables["medications"]
     # (T - 365 d, T] as plain date comparisons, so the scan can filter on them
     med = med.filter((med.date <= t) & (med.date > t - ibis.interval(days=365)))
-    # one row per (person, medicine): the distinct count and the evidence both come from it;
-    # grouped before the population filter (fewer rows to match)
+    # one row per (person, product): the evidence shows products; grouped before the population
+    # filter (fewer rows to match)
     pm = med.group_by(["patient_id", "dmd_code"]).aggregate(
         first_date=med.date.min(), last_date=med.date.max())
     pm = pm.semi_join(in_pop, "patient_id").cache()
-    poly = pm.group_by("patient_id").aggregate(_n=pm.dmd_code.count())
+    imap = rows_memtable(sorted(codelists.ingredients.items()), {"code": "string", "ingredient": "string"})
+    per = pm.left_join(imap, pm.dmd_code == imap.code)
+    per = per.select("patient_id", medicine=per.ingredient.fill_null(per.dmd_code)).distinct()
+    poly = per.group_by("patient_id").aggregate(_n=per.count())
     poly = poly.filter(poly._n >= config.polypharmacy_min).select(
         "patient_id", col=ibis.literal("efi_polypharmacy"))
     # each (patient, col) once: condition_flags groups by it, and polypharmacy is only derived

@@ -4,7 +4,7 @@ Everything is an ibis expression evaluated as of `as_of` (never today), so the s
 run on DuckDB or Spark. Contract and column list: docs/architecture.md.
 
 Cost model (benchmarks/features.py): the intermediates that more than one output needs — the
-population, the matched-event aggregate (`conditions.evidence_base`), the long flags, the
+population, the matched-event aggregate (`events.evidence_base`), the long flags, the
 per-person medicines and the HFRS categories — are materialised once with `Table.cache()` on the
 backend the input tables belong to (a DuckDB temp table; `persist` on Spark). So calling
 `derive_features` runs those queries; `person`, `evidence` and `unmatched` stay lazy and read the

@@ -1,9 +1,9 @@
 """Match events to the catalogue's code lists with one join per source (no per-condition scans).
 
 The catalogue is flattened, in Python, into a small `rule map`: one row per (code, condition
-column, role) with the matching rule and the role's window. Each source's events are joined to
-that map once, so a matched row already says which condition it serves and how
-(`conditions.evidence_base` then aggregates all of them in one group-by). Matching rules:
+column) with the roles the code plays (dx, rx, cancel, unless) and the rx window. Each source is
+grouped once per (person, code) on the codes any list uses, then the rule map fans the groups
+out to the conditions (`evidence_base`). Matching rules:
 * SNOMED CT and dm+d: exact code equality.
 * ICD-10 (apcs_diagnoses.icd10_code is canonical, e.g. `J441`): an `exact` list matches the
   whole code; a `prefix` list entry of length L matches the first L characters
@@ -15,11 +15,11 @@ that map once, so a matched row already says which condition it serves and how
   `aggregate = best_of_last_2` (CMS CKD: the higher of the last two eGFR values < 60) look at
   each person's last two values of the list instead of any value.
 
-Cost model (measured at 1M people, benchmarks/features.py): the rows are never materialised and
-never de-duplicated as a whole (a hash-distinct over ~15M matched rows, or COUNT(DISTINCT) in
-the group-by, costs 10-20x the join). First/last dates are unaffected by repeated feed rows;
-the one count that is — prescription issues inside a window — de-duplicates its own small set
-(`role = rx_issue` rows below, distinct on person, column, code and date).
+Cost model (measured at 1M people, benchmarks/features.py): matched events are never
+materialised and never de-duplicated as a whole (a hash-distinct over ~15M matched rows, or
+COUNT(DISTINCT) inside the group-by, costs 10-20x the join). First/last dates are unaffected by
+repeated feed rows; the one count that is, prescription issues inside a window, de-duplicates
+its own set (in-window rows of the codes with that window, distinct on person, code and date).
 
 `unmatched_counts` first collapses each source to one row per code (a few thousand groups), then
 matches the codes, so the code-list joins run on codes, not on events.

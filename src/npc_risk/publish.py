@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 from rich.table import Table as RichTable
 
 from npc_risk import __version__, io
-from npc_risk.datapack import publishable_neighbourhoods, row_order
+from npc_risk.datapack import CITY_KEY, publishable_neighbourhoods, row_order
 from npc_risk.errors import SchemaError
 from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS
 from npc_risk.suppression import RATE_DECIMALS, SUPPRESSED_MARK
@@ -201,16 +201,19 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
 
 
 def summary_rows(stats: ir.Table | pa.Table) -> list[dict[str, str]]:
-    """Printable rows, one per neighbourhood, from `datapack.neighbourhood_statistics(...)`.
+    """Printable rows, one per neighbourhood and then the whole-population row, from
+    `datapack.neighbourhood_statistics(...)`.
 
     The printout is seen outside the practice, so it shows exactly what neighbourhoods.parquet
     publishes (datapack.publishable_neighbourhoods: rounded, 1-7 and the complementary cells of
-    the differencing guard as `*`); a share with a zero denominator is `-` (undefined).
+    the differencing guard as `*`); a share with a zero denominator is `-` (undefined). The
+    total row matters on small extracts, where most neighbourhoods' cohorts are 1-7.
     """
     table = ibis.memtable(stats) if isinstance(stats, pa.Table) else stats
     published = publishable_neighbourhoods(table).to_pyarrow().to_pylist()
     rows = sorted((r for r in published if r["level"] == "neighbourhood"),
                   key=lambda r: r["neighbourhood"])
+    rows += [r for r in published if r["level"] == "city"]
 
     def count(value: int | None) -> str:
         return SUPPRESSED_MARK if value is None else f"{value:,}"
@@ -243,6 +246,8 @@ def summary_table(stats: ir.Table | pa.Table) -> RichTable:
                    "Top 5% bed-day share"):
         table.add_column(header, justify="left" if header in ("Neighbourhood", "Name") else "right")
     for row in summary_rows(stats):
+        if row["neighbourhood"] == CITY_KEY:
+            table.add_section()
         table.add_row(*row.values())
     return table
 

@@ -157,10 +157,13 @@ def test_summary_is_suppressed(tmp_path):
     stats = neighbourhood_statistics(result.patients, result.report)
     rows = summary_rows(stats)
     # 40 people per PCN, 4 selected (10 %): 4 is 1-7, printed as *
+    # and the whole population: 120 people, 12 selected, rounded to 10
     assert [(r["neighbourhood"], r["population"], r["eligible"], r["selected"]) for r in rows] == [
-        ("P0", "40", "40", "*"), ("P1", "40", "40", "*"), ("P2", "40", "40", "*")
+        ("P0", "40", "40", "*"), ("P1", "40", "40", "*"), ("P2", "40", "40", "*"),
+        ("all", "120", "120", "10"),
     ]
-    assert summary_table(stats).row_count == 3
+    assert rows[-1]["name"] == "All neighbourhoods"
+    assert summary_table(stats).row_count == 4
 
 
 def test_empty_cohort_still_publishes_an_empty_cohort_folder(tmp_path):

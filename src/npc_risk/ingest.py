@@ -172,9 +172,12 @@ def annotate(
     # then refer to plain columns. Inlined, TRIM alone ran five times per column and cost more
     # than the rest of ingest on 24M appointment rows.
     prepared = raw.select(**{name: _prepare(raw[name], col) for name, col in columns.items()})
+    # `raw_<col>` is the trimmed text, or for a native Parquet column its value as it is: that
+    # is only turned into text at the end, for quarantined rows (casting every date of 24M rows
+    # to text cost more than all the rules).
     staged = prepared.select(
         **{name: _typed(prepared[name], col) for name, col in columns.items()},
-        **{f"raw_{name}": prepared[name].cast("string") for name in columns},
+        **{f"raw_{name}": prepared[name] for name in columns},
     )
     typed = {name: staged[name] for name in columns}
     text = {name: staged[f"raw_{name}"] for name in columns}
@@ -206,12 +209,15 @@ def annotate(
     table = staged.select(**typed, reason=reason, **{f"raw_{n}": v for n, v in text.items()})
     if spec.key:
         repeated = staged.group_by(key=text[spec.key]).aggregate(n=staged.count())
-        repeated = repeated.filter(repeated.n > 1).select("key")
+        # a small table (the keys seen twice), computed once, as _flag_duplicates reads it twice;
+        # an in-memory table lives with the connection (a cached temp table would be dropped by
+        # a garbage-collection finalizer, which may run after the connection has closed)
+        repeated = ibis.memtable(repeated.filter(repeated.n > 1).select("key").to_pyarrow())
         table = _flag_duplicates(table, key=spec.key, columns=list(columns), repeated=repeated)
     # Keep the raw text only where the row is quarantined: accepted rows need their typed values
     # only, and all-null columns cost next to nothing in Parquet.
     return table.mutate(**{
-        f"raw_{n}": ibis.ifelse(table.reason.isnull(), ibis.null("string"), table[f"raw_{n}"])
+        f"raw_{n}": ibis.ifelse(table.reason.isnull(), ibis.null("string"), table[f"raw_{n}"].cast("string"))
         for n in columns
     })
 
@@ -304,7 +310,7 @@ def ingest_extract(
         raw = _check_columns(spec, raw, path)
         annotated = annotate(spec, raw, as_of=as_of, accepted=tables)
         try:
-            written = io.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet")
+            written = io.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
         except io.read_errors() as exc:  # the engine's message may quote a data line
             raise InputFileError(
                 f"{path}: cannot be read ({type(exc).__name__}); check the file is complete and "
@@ -391,9 +397,12 @@ def _apcs_diagnoses(con: ibis.BaseBackend, apcs: ir.Table, ingest_dir: Path) -> 
     split = split.filter(split.tokens != "")
     secondary = split.select(*base, position=(split.offset + 1).cast("int64"), token=split.tokens)
     tokens = primary.union(secondary)
-    tokens = tokens.mutate(icd10_code=normalise_icd10_expr(tokens.token))
-    invalid = int(tokens.filter(tokens.icd10_code.isnull()).count().to_pyarrow().as_py())
-    valid = tokens.filter(tokens.icd10_code.notnull())
-    valid = valid.mutate(icd10_code3=valid.icd10_code.substr(0, 3)).select(*APCS_DIAGNOSES)
-    path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet")
+    # normalised once into a backend temp table, released on leaving the block: the count of
+    # invalid tokens and the written rows both read it (computing the split and the regular
+    # expressions twice cost ~2 s at 1M spells)
+    with tokens.mutate(icd10_code=normalise_icd10_expr(tokens.token)).cache() as tokens:
+        invalid = int(tokens.filter(tokens.icd10_code.isnull()).count().to_pyarrow().as_py())
+        valid = tokens.filter(tokens.icd10_code.notnull())
+        valid = valid.mutate(icd10_code3=valid.icd10_code.substr(0, 3)).select(*APCS_DIAGNOSES)
+        path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet", compression="snappy")
     return io.open_parquet(con, path), invalid

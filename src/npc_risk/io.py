@@ -168,12 +168,14 @@ def write_parquet(
     *,
     metadata: Mapping[str, str] | None = None,
     partition_by: list[str] | None = None,
+    compression: str = "zstd",
 ) -> Path:
     """Write patient rows to Parquet, owner-only, atomically (temporary name, then rename).
 
     `data` is an ibis expression (run by its backend, streamed to the file) or an Arrow table.
     `metadata` is stamped into the Parquet footer (run provenance). `partition_by` writes a
-    Hive-partitioned folder instead of one file.
+    Hive-partitioned folder instead of one file. `compression`: zstd (smallest; published
+    outputs) or snappy (about 20 % faster to write and read, 25 % larger: work-folder files).
     """
     path = Path(path)
     private_dir(path.parent)
@@ -182,7 +184,7 @@ def write_parquet(
         shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     if isinstance(data, ibis.Table) and not metadata and not partition_by:
         # Let the engine stream the rows to the file (DuckDB's COPY): no copy in Python memory.
-        data.to_parquet(tmp, compression="zstd")
+        data.to_parquet(tmp, compression=compression)
     else:
         arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
         if metadata:
@@ -192,7 +194,7 @@ def write_parquet(
         if partition_by:
             pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
         else:
-            pq.write_table(arrow, tmp, compression="zstd")
+            pq.write_table(arrow, tmp, compression=compression)
     _owner_only(tmp)
     if path.exists():
         shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -18,6 +18,7 @@ import ibis
 import pyarrow as pa
 
 from npc_risk import io
+from npc_risk.codelists import load_codelists
 from npc_risk.synth.params import load_params
 
 # metric -> (low, high, basis)
@@ -162,8 +163,12 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     for code, name, rule in _value_rules(events.numeric_value, events.sex):
         parts.append(events.filter((events.snomedct_code == code) & rule).select(
             "patient_id", deficit=ibis.literal(name)))
-    meds = t["medications"]
-    poly = meds.filter(last12(meds.date)).group_by("patient_id").aggregate(k=meds.dmd_code.nunique())
+    # polypharmacy as the features count it: active ingredients (codelists/maps.py)
+    ingredients = load_codelists().ingredients
+    imap = ibis.memtable(pa.table({"code": list(ingredients), "ingredient": list(ingredients.values())}))
+    meds = t["medications"].filter(last12(t["medications"].date))
+    meds = meds.left_join(imap, meds.dmd_code == imap.code)
+    poly = meds.group_by("patient_id").aggregate(k=meds.ingredient.fill_null(meds.dmd_code).nunique())
     parts.append(poly.filter(poly.k >= 5).semi_join(old, "patient_id").select(
         "patient_id", deficit=ibis.literal("polypharmacy")))
     alld = ibis.union(*parts, distinct=True)

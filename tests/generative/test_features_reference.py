@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from npc_risk.codelists import load_codelists, load_hfrs_weights
 from npc_risk.features import FeatureConfig, derive_features, memtables
+from tests.reference_rules import dx_holds
 
 T = date(2026, 3, 31)
 CS = load_codelists()
@@ -46,14 +47,7 @@ def ref_condition(c, events):
     dx_days = [d for s, code, d in events for n in c.dx_lists if ref_matches(n, s, code)]
     rx = {(code, d) for s, code, d in events for n in c.rx_lists
           if ref_matches(n, s, code) and d < c.rx_window_days}
-    if not dx_days:
-        dx = False
-    elif c.dx_window_days is None:
-        dx = True
-    elif c.dx_window_basis == "first":
-        dx = max(dx_days) < c.dx_window_days
-    else:
-        dx = min(dx_days) < c.dx_window_days
+    dx = dx_holds(c, dx_days)
     rxok = bool(c.rx_lists) and len(rx) >= c.rx_min_count
     vetoed = any(ref_matches(n, s, code) for s, code, d in events for n in c.unless_lists)
     own = ((dx and rxok) if c.combine == "and" else (dx or rxok)) and not vetoed

@@ -19,7 +19,8 @@ import pytest
 
 from npc_risk.codelists import load_codelists
 from npc_risk.features import FeatureConfig, derive_features, memtables
-from npc_risk.features.conditions import column_name
+from npc_risk.features.events import column_name
+from tests.reference_rules import dx_holds
 
 T = date(2026, 3, 31)
 CS = load_codelists()
@@ -111,15 +112,7 @@ def _reference(patients, ce, med, dx, conds):
                                   reverse=True)[:2]
                     if last and holds(r, max(h[3] for h in last)):
                         val_h += last
-            dx_days = [(T - d).days for _, _, d, _, _ in dx_h]
-            if not dx_days:
-                dx_ok = False
-            elif c.dx_window_days is None:
-                dx_ok = True
-            elif c.dx_window_basis == "first":
-                dx_ok = max(dx_days) < c.dx_window_days
-            else:
-                dx_ok = min(dx_days) < c.dx_window_days
+            dx_ok = dx_holds(c, [(T - d).days for _, _, d, _, _ in dx_h])
             # an issue is a distinct (code, date); one code in two rx lists is one issue
             issues = {(d, code, s) for s, code, d, v, n in rx_h if (T - d).days < c.rx_window_days}
             rx_ok = bool(c.rx_lists) and len(issues) >= c.rx_min_count

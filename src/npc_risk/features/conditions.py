@@ -15,7 +15,7 @@ from datetime import date
 import ibis
 
 from npc_risk.codelists.model import Condition
-from npc_risk.features.events import PREFIX, column_name  # noqa: F401 (re-exported)
+from npc_risk.features.events import column_name
 from npc_risk.features.tables import rows_memtable
 
 

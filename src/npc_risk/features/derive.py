@@ -106,9 +106,9 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     long_parts = ibis.union(long.filter(long.col != "efi_polypharmacy"), poly).cache()
     long = cond.with_parts(long_parts, pairs)
 
-    ltc_cols = [cond.column_name(c) for c in ltc]
-    efi_cols = [cond.column_name(c) for c in efi]
-    flag_cols = [cond.column_name(c) for c in flags]
+    ltc_cols = [column_name(c) for c in ltc]
+    efi_cols = [column_name(c) for c in efi]
+    flag_cols = [column_name(c) for c in flags]
     person = cond.wide_flags(pop, long, ltc_cols + efi_cols + flag_cols,
                              {"ltc_count": ltc_cols, "efi_deficits": efi_cols})
 

@@ -37,7 +37,8 @@ from npc_risk.features.tables import rows_memtable
 #: one row per (patient_id, col, code, source) that served a rule of `col`: see `evidence_base`
 BASE_COLUMNS = ("patient_id", "col", "code", "source", "ev_first", "ev_last", "dx_min", "dx_max",
                 "val_max", "cancel_max", "unless_max", "rx_n")
-MATCHED_COLUMNS = ("patient_id", "col", "code", "source", "role", "date")
+#: value-rule matches (`_value_rows`): one row per qualifying reading
+VALUE_COLUMNS = ("patient_id", "col", "code", "date")
 
 PREFIX = {"ltc": "ltc_", "efi_deficit": "efi_", "flag": "", "part": "part_"}
 
@@ -173,6 +174,7 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
         rx_n=h.rx_n.max())
     parts.append(h)
     v = _value_rows(tables["clinical_events"].filter(ibis._.date <= t), vmap, people)
+    v = v.mutate(source=ibis.literal("clinical_events"))
     parts.append(v.group_by(["patient_id", "col", "code", "source"]).aggregate(
         ev_first=v.date.min(), ev_last=v.date.max(), dx_min=ibis.null("date"), dx_max=ibis.null("date"),
         val_max=v.date.max(), cancel_max=ibis.null("date"), unless_max=ibis.null("date"),
@@ -180,8 +182,15 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
     return ibis.union(*(p.select(*BASE_COLUMNS) for p in parts))
 
 
+def _holds(x: ibis.Value, bounds: ibis.Table) -> ibis.BooleanValue:
+    """Every bound of the rule row (gt, ge, lt, le columns of `bounds`) that is given holds."""
+    b = bounds
+    return ((b.gt.isnull() | (x > b.gt)) & (b.ge.isnull() | (x >= b.ge))
+            & (b.lt.isnull() | (x < b.lt)) & (b.le.isnull() | (x <= b.le)))
+
+
 def _value_rows(ev: ibis.Table, vmap: ibis.Table, people: ibis.Table) -> ibis.Table:
-    """Value-rule matches (role `value`): any qualifying value, or for `best_of_last_2` rules
+    """Value-rule matches (VALUE_COLUMNS): any qualifying value, or for `best_of_last_2` rules
     the person's last two values of the column's codes when the higher one qualifies."""
     v = ev.filter(ev.numeric_value.notnull()).join(vmap, ev.snomedct_code == vmap.code)
     # only the sex-specific rule rows need the person's sex (a join on ~1M people)
@@ -189,11 +198,8 @@ def _value_rows(ev: ibis.Table, vmap: ibis.Table, people: ibis.Table) -> ibis.Ta
     sexed = sexed.join(people.select("patient_id", _sex="sex"), "patient_id")
     v = ibis.union(v.filter(v.sex.isnull()), sexed.filter(sexed.sex == sexed._sex).select(*v.columns))
     x = v.numeric_value
-    ok = ((v.gt.isnull() | (x > v.gt)) & (v.ge.isnull() | (x >= v.ge))
-          & (v.lt.isnull() | (x < v.lt)) & (v.le.isnull() | (x <= v.le)))
-    cols = dict(patient_id=v.patient_id, col=v.col, code=v.snomedct_code,
-                source=ibis.literal("clinical_events"), role=ibis.literal("value"), date=v.date)
-    anyv = v.filter((v.how == "any") & ok).select(**cols)
+    cols = dict(patient_id=v.patient_id, col=v.col, code=v.snomedct_code, date=v.date)
+    anyv = v.filter((v.how == "any") & _holds(x, v)).select(**cols)
     # best of the last two: rank each person's readings of the rule (latest first; on one day the
     # higher value first, so the rank is stable; a repeated feed row is one reading), keep two,
     # and test the higher of them against the rule's bounds (one rule row per condition)
@@ -204,10 +210,8 @@ def _value_rows(ev: ibis.Table, vmap: ibis.Table, people: ibis.Table) -> ibis.Ta
     best = last.group_by(["patient_id", "col"]).aggregate(_best=last._x.max())
     bounds = vmap.filter(vmap.how == "best_of_last_2").select("col", "gt", "ge", "lt", "le").distinct()
     best = best.join(bounds, "col")
-    b = best._best
-    good = best.filter((best.gt.isnull() | (b > best.gt)) & (best.ge.isnull() | (b >= best.ge))
-                       & (best.lt.isnull() | (b < best.lt)) & (best.le.isnull() | (b <= best.le)))
-    lastv = last.semi_join(good, ["patient_id", "col"]).select(*MATCHED_COLUMNS)
+    good = best.filter(_holds(best._best, best))
+    lastv = last.semi_join(good, ["patient_id", "col"]).select(*VALUE_COLUMNS)
     return ibis.union(anyv, lastv)
 
 

@@ -23,7 +23,6 @@ import pandas as pd
 import sklearn
 
 import npc_risk
-from npc_risk.risk.subgroups import DIMENSIONS
 from npc_risk.risk.metrics import (
     PUBLISHED_AUROC_RANGE,
     calibration_by_decile,
@@ -33,7 +32,7 @@ from npc_risk.risk.metrics import (
     suppressed_rate,
     top_fraction_table,
 )
-from npc_risk.risk.subgroups import subgroup_tables
+from npc_risk.risk.subgroups import DIMENSIONS, subgroup_tables
 
 if TYPE_CHECKING:
     from npc_risk.risk.model import TrainedModel

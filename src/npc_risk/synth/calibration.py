@@ -18,7 +18,8 @@ import ibis
 import pyarrow as pa
 
 from npc_risk import io
-from npc_risk.codelists import load_codelists
+from npc_risk.codelists import default_folder
+from npc_risk.codelists.maps import load_ingredients
 from npc_risk.synth.params import load_params
 
 # metric -> (low, high, basis)
@@ -164,7 +165,7 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
         parts.append(events.filter((events.snomedct_code == code) & rule).select(
             "patient_id", deficit=ibis.literal(name)))
     # polypharmacy as the features count it: active ingredients (codelists/maps.py)
-    ingredients = load_codelists().ingredients
+    ingredients = load_ingredients(default_folder())  # the map only: no need to verify every list
     imap = ibis.memtable(pa.table({"code": list(ingredients), "ingredient": list(ingredients.values())}))
     meds = t["medications"].filter(last12(t["medications"].date))
     meds = meds.left_join(imap, meds.dmd_code == imap.code)

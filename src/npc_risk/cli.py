@@ -204,11 +204,13 @@ def codelists_import(
     cluster_id: Annotated[str | None, typer.Option("--cluster-id", help="PCD only: the cluster to take, e.g. HF_COD")] = None,
     system: Annotated[str, typer.Option("--system", help="OpenCodelists only: snomedct, icd10 or dmd")] = "snomedct",
     source_name: Annotated[str, typer.Option("--source", help="Where the file came from (recorded in the manifest)")] = "OpenCodelists",
+    list_version: Annotated[str | None, typer.Option("--list-version", help="Version recorded in the manifest, e.g. the release date of the download. Default: today's date (the import date).")] = None,
 ) -> None:
     """Import a PCD refset cluster or an OpenCodelists download as a versioned list + manifest entry."""
     path = pipeline.codelists_import(source=source, folder=folder, name=name, concept=concept,
                                      fmt=fmt, cluster_id=cluster_id, system=system,
-                                     source_name=source_name)
+                                     source_name=source_name,
+                                     version=list_version or date.today().isoformat())
     stdout.print(f"wrote {path}", highlight=False)
 
 

@@ -269,18 +269,20 @@ def codelists_check(folder: Path | None) -> int:
 
 
 def codelists_import(*, source: Path, folder: Path, name: str, concept: str, fmt: str,
-                     cluster_id: str | None, system: str, source_name: str) -> Path:
-    """Import a downloaded code list into a code-list folder (with its manifest entry)."""
+                     cluster_id: str | None, system: str, source_name: str,
+                     version: str | None = None) -> Path:
+    """Import a downloaded code list into a code-list folder (with its manifest entry);
+    `version` is recorded in the manifest ("unversioned" when not given)."""
     from npc_risk.codelists import import_opencodelists, import_pcd_refset  # noqa: PLC0415
 
     if fmt == "pcd":
         if not cluster_id:
             raise CodelistError(f"{source}: a PCD refset file holds many clusters; pass --cluster-id")
         return import_pcd_refset(Path(source), Path(folder), cluster_id=cluster_id, name=name,
-                                 concept=concept)
+                                 concept=concept, version=version)
     if fmt == "opencodelists":
         return import_opencodelists(Path(source), Path(folder), name=name, concept=concept,
-                                    system=system, source=source_name)
+                                    system=system, source=source_name, version=version)
     raise CodelistError(f"--format {fmt!r}: use pcd or opencodelists")
 
 

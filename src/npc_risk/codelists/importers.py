@@ -16,7 +16,6 @@ Column conventions handled:
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 
 from npc_risk.codelists.formats import code_problem
@@ -46,7 +45,7 @@ def _save(rows: list[tuple[str, str]], *, src: Path, folder: Path, name: str, co
     folder.mkdir(parents=True, exist_ok=True)
     path = write_codelist(folder, name, rows)
     refresh_manifest(folder, {name: {"concept": concept, "system": system, "source": source,
-                                     "version": version or date.today().isoformat(), "match": match}})
+                                     "version": version or "unversioned", "match": match}})
     return path
 
 

@@ -44,10 +44,23 @@ def test_packaged_lists_have_no_problems():
 
 
 def test_hashes_recomputed_match_manifest():
+    """One schema for every data manifest: [files."<name>.csv"] with description, source,
+    version and sha256 (npc_risk.manifest); code lists add system and match."""
     folder = default_folder()
-    manifest = tomllib.loads((folder / "manifest.toml").read_text())["lists"]
-    for name, meta in manifest.items():
-        assert hashlib.sha256((folder / f"{name}.csv").read_bytes()).hexdigest() == meta["sha256"], name
+    for sub in (folder, folder / "maps"):
+        manifest = tomllib.loads((sub / "manifest.toml").read_text())["files"]
+        for name, meta in manifest.items():
+            assert hashlib.sha256((sub / name).read_bytes()).hexdigest() == meta["sha256"], name
+            assert {"description", "source", "version", "sha256"} <= set(meta), name
+            if sub == folder:
+                assert {"system", "match"} <= set(meta), name
+
+
+def test_old_manifest_schema_is_reported_with_the_fix(tmp_path):
+    f = _copy(tmp_path)
+    (f / "manifest.toml").write_text('[lists."ltc-copd.icd10"]\nconcept = "copd"\n')
+    msgs = [str(x) for x in check_codelists(f)]
+    assert msgs[0].startswith("manifest.toml: uses the old [lists.") and "description" in msgs[0]
 
 
 def test_every_code_valid_for_its_system_and_no_duplicates(cs):
@@ -144,6 +157,7 @@ def test_import_pcd_refset_and_opencodelists(tmp_path):
     import_opencodelists(oc, f, name="oc-x.icd10", concept="x", system="icd10", source="opencodelists")
     cs = load_codelists(f)
     assert {c for c, _ in cs.lists["pcd-hf.snomedct"].codes} == {"84114007", "42343007"}
+    assert cs.lists["pcd-hf.snomedct"].concept == "heart failure"
     assert {c for c, _ in cs.lists["oc-x.icd10"].codes} == {"I10", "J441"}
     bad = tmp_path / "bad.csv"
     bad.write_text("dmd_id,dmd_name\n123,x\n")

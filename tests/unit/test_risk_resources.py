@@ -1,25 +1,49 @@
-"""Unit: packaged risk data files are valid and match the manifest hashes."""
+"""Unit: packaged scoring data files are valid and match the manifest hashes.
+
+Rule (npc_risk.manifest): every file in `data/risk/` has a `[files."<name>"]` entry with
+description, source, version and sha256; the sha256 over the file bytes matches; a file that
+differs from its manifest is never read.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import shutil
 
+import pytest
+
+from npc_risk.errors import CodelistError
+from npc_risk.manifest import FILE_KEYS, check_manifest, packaged_folder, read_packaged
 from npc_risk.risk.config import NEVER_FEATURES
 from npc_risk.risk.resources import (
     driver_templates,
     emergency_admission_methods,
     points_table,
-    read_text,
-    sha256,
 )
 
 
 def test_manifest_hashes_match():
-    manifest = tomllib.loads(read_text("manifest.toml"))["files"]
-    assert set(manifest) == {"emergency_admission_methods.csv", "rules_points.csv",
-                             "driver_templates.csv"}
-    for name, entry in manifest.items():
-        assert sha256(name) == entry["sha256"], f"{name} changed: update manifest.toml"
+    entries, problems = check_manifest(packaged_folder("risk"))
+    assert problems == []
+    assert set(entries) == {"emergency_admission_methods.csv", "rules_points.csv",
+                            "driver_templates.csv", "hfrs_weights.csv"}
+    assert all(entry[key] for entry in entries.values() for key in FILE_KEYS)
+
+
+def test_an_edited_file_is_reported_and_an_unlisted_one_too(tmp_path):
+    folder = tmp_path / "risk"
+    shutil.copytree(packaged_folder("risk"), folder)
+    (folder / "rules_points.csv").write_text("feature,min,max,category,points\n")
+    (folder / "extra.csv").write_text("a\n")
+    _, problems = check_manifest(folder)
+    assert [str(p).split(";")[0] for p in problems] == [
+        "rules_points.csv: sha256 differs from manifest.toml",
+        "extra.csv: file has no manifest entry"]
+
+
+def test_packaged_files_are_read_only_through_the_manifest():
+    assert read_packaged("risk", "hfrs_weights.csv").startswith("icd10_3char,points")
+    with pytest.raises(CodelistError, match="not in the packaged data manifest"):
+        read_packaged("risk", "README.md")
 
 
 def test_files_parse():

@@ -1,4 +1,5 @@
-"""Code maps kept beside the code lists: `maps/<name>.csv` with `maps/manifest.toml`.
+"""Code maps kept beside the code lists: `maps/<name>.csv` with `maps/manifest.toml` (the
+schema and hash check of `npc_risk.manifest`).
 
 One map today, `dmd-ingredients`: dm+d product code -> active ingredient (`code,ingredient,term`),
 so polypharmacy counts distinct medicines at ingredient level (clinical-definitions.md §1.3:
@@ -15,47 +16,27 @@ A user's code-list folder may omit `maps/`: polypharmacy then counts distinct dm
 from __future__ import annotations
 
 import csv
-import hashlib
-import tomllib
 from pathlib import Path
 
-from npc_risk.codelists.model import Problem
+from npc_risk.manifest import Problem, check_manifest
 
 MAPS_DIR = "maps"
 INGREDIENTS = "dmd-ingredients"
-_KEYS = {"source", "version", "sha256"}
-
-
-def _manifest(folder: Path) -> tuple[dict, list[Problem]]:
-    path = folder / MAPS_DIR / "manifest.toml"
-    if not path.is_file():
-        return {}, []
-    try:
-        return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("maps", {})), []
-    except tomllib.TOMLDecodeError as exc:
-        return {}, [Problem(f"{MAPS_DIR}/manifest.toml", f"not valid TOML ({exc}); fix the syntax")]
 
 
 def check_maps(folder: Path) -> list[Problem]:
-    """Hash, header and duplicate checks for every map in the manifest."""
-    entries, problems = _manifest(folder)
-    for name, meta in sorted(entries.items()):
-        rel = f"{MAPS_DIR}/{name}.csv"
-        path = folder / MAPS_DIR / f"{name}.csv"
-        if _KEYS - set(meta):
-            problems.append(Problem(f"{MAPS_DIR}/manifest.toml", f"[maps.{name!r}] lacks "
-                                    f"{', '.join(sorted(_KEYS - set(meta)))}"))
-        elif not path.is_file():
-            problems.append(Problem(rel, "listed in the maps manifest but missing"))
-        elif hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
-            problems.append(Problem(rel, "sha256 differs from maps/manifest.toml; review the change, "
-                                    "then record the new hash"))
-        else:
-            rows = _rows(path)
-            if not rows or set(rows[0]) < {"code", "ingredient"}:
-                problems.append(Problem(rel, "needs a header with code and ingredient"))
-            elif len({r["code"] for r in rows}) != len(rows):
-                problems.append(Problem(rel, "duplicate codes; keep one row per code"))
+    """Manifest (keys, hash, files without an entry), header and duplicate checks for every map;
+    none when the folder has no `maps/`."""
+    maps = Path(folder) / MAPS_DIR
+    if not maps.is_dir():
+        return []
+    entries, problems = check_manifest(maps, prefix=f"{MAPS_DIR}/")
+    for name in entries:
+        rows = _rows(maps / name)
+        if not rows or set(rows[0]) < {"code", "ingredient"}:
+            problems.append(Problem(f"{MAPS_DIR}/{name}", "needs a header with code and ingredient"))
+        elif len({r["code"] for r in rows}) != len(rows):
+            problems.append(Problem(f"{MAPS_DIR}/{name}", "duplicate codes; keep one row per code"))
     return problems
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from npc_risk.manifest import Problem  # noqa: F401 (re-exported: check_codelists returns them)
+
 KINDS = ("ltc", "efi_deficit", "flag", "part")
 MATCH_RULES = ("exact", "prefix")
 VALUE_AGGREGATES = ("any", "best_of_last_2")
@@ -113,16 +115,3 @@ class CodelistSet:
                 f"(have: {', '.join(sorted(self.catalogues))}); pick one of those in [features] preset"
             )
         return self.catalogues[preset]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem found by `check_codelists`: the file, how many rows, and how to fix it."""
-
-    file: str
-    message: str
-    rows: int = 0
-
-    def __str__(self) -> str:
-        rows = f" ({self.rows} rows)" if self.rows else ""
-        return f"{self.file}: {self.message}{rows}"

@@ -2,25 +2,25 @@
 
 Folder layout (the packaged default is `npc_risk/data/codelists/`)::
 
-    manifest.toml               one [lists."<name>"] table per list (concept, system, source,
-                                version, match, sha256)
+    manifest.toml               one [files."<name>.csv"] table per list: the common schema of
+                                npc_risk.manifest (description, source, version, sha256)
+                                plus `system` and `match`
     <concept>.<system>.csv      `code,term`, one code per row, header required
     catalogues/<preset>.csv     condition catalogue presets (cambridge, qof, efi, flags, ...)
     catalogues/value_rules.csv  numeric rules (clinical-definitions.md §1.5)
 
 Contract: `check_codelists` never raises for content problems, it returns them all;
 `load_codelists` raises `CodelistError` with one line (file, row count, fix) when any exist.
-Hashes are sha256 over the file bytes, so re-saving a list in a spreadsheet (CRLF, BOM) is caught.
+Hashes are sha256 over the file bytes, so re-saving a list in a spreadsheet (CRLF, BOM) is caught;
+the manifest check (keys, hashes, files without an entry) is `manifest.check_manifest`, shared
+with the maps and the packaged scoring data. A list's `description` is its `Codelist.concept`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import tomllib
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 
 from npc_risk.codelists.formats import CODING_SYSTEMS, code_problem
@@ -29,31 +29,22 @@ from npc_risk.codelists.model import (
     KINDS, MATCH_RULES, VALUE_AGGREGATES, Codelist, CodelistSet, Condition, Problem, ValueRule,
 )
 from npc_risk.errors import CodelistError
+from npc_risk.manifest import FILE_KEYS, check_manifest, packaged_folder, read_manifest
+from npc_risk.manifest import write_manifest as _write_manifest
+from npc_risk.manifest import refresh_hashes
 
-MANIFEST = "manifest.toml"
 CATALOGUE_DIR = "catalogues"
 VALUE_RULES = "value_rules.csv"
-_MANIFEST_KEYS = {"concept", "system", "source", "version", "match", "sha256"}
+LIST_KEYS = ("system", "match")  # a code list's manifest keys beyond manifest.FILE_KEYS
 
 
 def default_folder() -> Path:
     """The packaged code-list folder (read through importlib.resources)."""
-    return Path(str(resources.files("npc_risk") / "data" / "codelists"))
+    return packaged_folder("codelists")
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _read_manifest(folder: Path) -> tuple[dict[str, dict], list[Problem]]:
-    path = folder / MANIFEST
-    if not path.is_file():
-        return {}, [Problem(MANIFEST, f"missing in {folder}; create it or pass the right folder")]
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        return {}, [Problem(MANIFEST, f"not valid TOML ({exc}); fix the syntax")]
-    return dict(data.get("lists", {})), []
+def _list_name(file_name: str) -> str:
+    return file_name.removesuffix(".csv")
 
 
 def _read_rows(path: Path) -> tuple[list[tuple[str, str]], str | None]:
@@ -69,32 +60,21 @@ def _read_rows(path: Path) -> tuple[list[tuple[str, str]], str | None]:
 def check_codelists(folder: Path | None = None) -> list[Problem]:
     """Every problem in a code-list folder: hashes, formats, duplicates, empties, agreement.
 
-    Checks: manifest parses; each entry has the required keys, a known coding system and match
-    rule; its file exists and its sha256 matches; header is `code,term`; list is not empty; every
-    code is valid for its system (formats.code_problem); no code twice in one list; every CSV in
-    the folder has a manifest entry; catalogues refer only to known lists and have valid rules.
+    Checks: `manifest.check_manifest` (manifest parses; each entry has the required keys; its
+    file exists and its sha256 matches; every CSV in the folder has an entry); then a known coding
+    system and match rule; header is `code,term`; list is not empty; every code is valid for its
+    system (formats.code_problem); no code twice in one list; catalogues refer only to known
+    lists and have valid rules; the maps (`maps.check_maps`).
     """
     folder = Path(folder) if folder is not None else default_folder()
-    entries, problems = _read_manifest(folder)
-    for name, meta in sorted(entries.items()):
-        fname = f"{name}.csv"
-        missing = _MANIFEST_KEYS - set(meta)
-        if missing:
-            problems.append(Problem(MANIFEST, f"[lists.{name!r}] lacks {', '.join(sorted(missing))}"))
-            continue
+    entries, problems = check_manifest(folder, extra_keys=LIST_KEYS)
+    for fname, meta in entries.items():
         if meta["system"] not in CODING_SYSTEMS:
             problems.append(Problem(fname, f"unknown system {meta['system']!r} in manifest"))
             continue
         if meta["match"] not in MATCH_RULES:
             problems.append(Problem(fname, f"match must be exact or prefix, not {meta['match']!r}"))
-        path = folder / fname
-        if not path.is_file():
-            problems.append(Problem(fname, "listed in manifest but the file is missing; add it or drop the entry"))
-            continue
-        if sha256_of(path) != meta["sha256"]:
-            problems.append(Problem(fname, "sha256 differs from manifest; review the change, then "
-                                    "run refresh_manifest() to record the new hash"))
-        rows, err = _read_rows(path)
+        rows, err = _read_rows(folder / fname)
         if err:
             problems.append(Problem(fname, err))
             continue
@@ -108,10 +88,7 @@ def check_codelists(folder: Path | None = None) -> list[Problem]:
         dups = [c for c, n in Counter(c for c, _ in rows).items() if n > 1]
         if dups:
             problems.append(Problem(fname, "duplicate codes; keep one row per code", len(dups)))
-    for path in sorted(folder.glob("*.csv")):
-        if path.stem not in entries:
-            problems.append(Problem(path.name, "file has no manifest entry; add one (refresh_manifest)"))
-    problems += _check_catalogues(folder, set(entries))
+    problems += _check_catalogues(folder, {_list_name(f) for f in read_manifest(folder)[0]})
     problems += check_maps(folder)
     return problems
 
@@ -240,12 +217,14 @@ def load_codelists(folder: Path | None = None) -> CodelistSet:
     if problems:
         more = f" (+{len(problems) - 1} more; run `npc-risk codelists check`)" if len(problems) > 1 else ""
         raise CodelistError(f"code lists in {folder}: {problems[0]}{more}")
-    entries, _ = _read_manifest(folder)
+    entries, _ = read_manifest(folder)
     lists = {}
-    for name, meta in entries.items():
-        rows, _ = _read_rows(folder / f"{name}.csv")
-        lists[name] = Codelist(name=name, codes=tuple(rows),
-                               **{k: str(meta[k]) for k in _MANIFEST_KEYS})
+    for fname, meta in entries.items():
+        name = _list_name(fname)
+        rows, _ = _read_rows(folder / fname)
+        lists[name] = Codelist(name=name, codes=tuple(rows), concept=str(meta["description"]),
+                               **{k: str(meta[k]) for k in ("system", "source", "version", "match",
+                                                            "sha256")})
     catalogues = {
         p.stem: tuple(_condition(r) for r in _catalogue_rows(p))
         for p in sorted((folder / CATALOGUE_DIR).glob("*.csv")) if p.name != VALUE_RULES
@@ -271,32 +250,28 @@ def list_codelists(folder: Path | None = None) -> list[dict[str, object]]:
     ]
 
 
-def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def write_manifest(folder: Path, entries: dict[str, dict]) -> None:
-    """Write `manifest.toml` from {name: meta} (sorted, deterministic)."""
-    out = ["# Code-list manifest: one entry per <name>.csv. sha256 is over the file bytes.",
-           "# Regenerate hashes with npc_risk.codelists.refresh_manifest(folder) after a reviewed edit.", ""]
-    for name in sorted(entries):
-        meta = entries[name]
-        out.append(f"[lists.{_toml_str(name)}]")
-        for k in ("concept", "system", "source", "version", "match", "sha256"):
-            out.append(f"{k} = {_toml_str(str(meta[k]))}")
-        out.append("")
-    (Path(folder) / MANIFEST).write_text("\n".join(out), encoding="utf-8")
+    """Write the code-list `manifest.toml` from {file name: entry} (sorted, deterministic)."""
+    keys = (FILE_KEYS[0], *LIST_KEYS, *FILE_KEYS[1:])
+    _write_manifest(folder, entries, keys=keys, header=[
+        "Code-list manifest: one entry per <concept>.<system>.csv (npc_risk.codelists.store).",
+        "After a reviewed edit record the new hashes with "
+        "npc_risk.codelists.refresh_manifest(folder)."])
 
 
 def refresh_manifest(folder: Path, updates: dict[str, dict] | None = None) -> None:
-    """Merge `updates` ({name: partial meta}) into the manifest and recompute every sha256."""
+    """Merge `updates` ({list name: partial entry}) into the manifest and recompute every sha256.
+
+    A partial entry may give the list's concept as `concept` or `description`.
+    """
     folder = Path(folder)
-    entries, _ = _read_manifest(folder) if (folder / MANIFEST).is_file() else ({}, [])
+    entries, _ = read_manifest(folder) if (folder / "manifest.toml").is_file() else ({}, [])
     for name, meta in (updates or {}).items():
-        entries.setdefault(name, {}).update(meta)
-    for name, meta in entries.items():
-        if (folder / f"{name}.csv").is_file():
-            meta["sha256"] = sha256_of(folder / f"{name}.csv")
+        meta = dict(meta)
+        if "concept" in meta:
+            meta["description"] = meta.pop("concept")
+        entries.setdefault(f"{name}.csv", {}).update(meta)
+    refresh_hashes(folder, entries)
     write_manifest(folder, entries)
 
 

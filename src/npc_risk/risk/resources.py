@@ -1,9 +1,10 @@
 """Packaged risk content (`npc_risk/data/risk/*.csv`), read with importlib.resources.
 
-Clinical content is data: the emergency admission method codes (the outcome definition), the
-rules-score points table and the plain-words driver templates. Each loader validates its file
-and raises `ConfigError` naming the file and the row problem; a custom file of the same shape can
-be passed instead of the packaged one.
+Clinical content is data: the rules-score points table and the plain-words driver templates
+(the emergency admission method codes are read by `npc_risk.admissions`). Packaged files are
+read only after `manifest.check_manifest` has passed on the folder. Each loader validates its
+file and raises `ConfigError` naming the file and the row problem; a custom file of the same
+shape can be passed instead of the packaged one.
 
 Trap: read CSVs with every column as string (`dtype=str, keep_default_na=False`). Admission method
 `21` would otherwise become an integer and `2A` a string, and the `isin` filter would silently
@@ -12,26 +13,20 @@ drop half the codes.
 
 from __future__ import annotations
 
-import hashlib
 import io
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
 
 from npc_risk.errors import ConfigError
+from npc_risk.manifest import read_packaged
 
-DATA = files("npc_risk") / "data" / "risk"
+FOLDER = "risk"  # npc_risk/data/risk/
 
 
 def read_text(name: str) -> str:
-    """Text of a packaged data file under `npc_risk/data/risk/`."""
-    return (DATA / name).read_text(encoding="utf-8")
-
-
-def sha256(name: str) -> str:
-    """sha256 of a packaged data file (for the model card and manifest)."""
-    return hashlib.sha256((DATA / name).read_bytes()).hexdigest()
+    """Text of a packaged data file under `npc_risk/data/risk/` (hash-checked)."""
+    return read_packaged(FOLDER, name)
 
 
 def read_csv(source: str | Path, *, required: tuple[str, ...]) -> pd.DataFrame:

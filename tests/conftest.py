@@ -22,3 +22,29 @@ def _no_global_randomness():
         "test used numpy's global random state; use numpy.random.default_rng(seed)"
     )
     assert random.getstate() == py_state, "test used the global `random` state; seed a Random()"
+
+
+# Every engine the spec and generative tests run on. DuckDB (embedded) always; the Spark issue
+# adds "pyspark" here once the pipeline runs on it (npc_risk.engine.BACKENDS lists both).
+TEST_ENGINES = ("duckdb",)
+
+
+@pytest.fixture(params=TEST_ENGINES)
+def engine(request):
+    """An open engine (npc_risk.engine.Engine), closed after the test: every cached and
+    temporary table is released before the connection closes."""
+    from npc_risk.config import RunConfig
+    from npc_risk.engine import Engine
+
+    with Engine.open(RunConfig(engine=request.param)) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module", params=TEST_ENGINES)
+def module_engine(request):
+    """As `engine`, shared by a module's expensive fixtures (e.g. one ingest read by many tests)."""
+    from npc_risk.config import RunConfig
+    from npc_risk.engine import Engine
+
+    with Engine.open(RunConfig(engine=request.param)) as opened:
+        yield opened

@@ -35,6 +35,7 @@ stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 AsOf = Annotated[datetime, typer.Option("--as-of", formats=["%Y-%m-%d"], help="The as-of date (YYYY-MM-DD): every look-back ends here; nothing after it is used.")]
 Input = Annotated[Path, typer.Option("--input", "-i", help="Extract folder: one <table>.parquet or <table>.csv per table.")]
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
+Pipeline = Annotated[Path | None, typer.Option("--pipeline", "-p", help="Pipeline config (TOML) in pipelines/; default: built-in defaults (as pipelines/leeds_npc.toml).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron).")]
 
 
@@ -71,15 +72,18 @@ def validate(
     input_dir: Input,
     as_of: AsOf,
     output: Output = Path("out"),
+    pipeline_file: Pipeline = None,
     quiet: Quiet = False,
 ) -> None:
     """Check an extract against the data contract and print a per-table report.
 
     Bad rows go to OUTPUT/validation/quarantine/<table>.parquet with a reason column; the report
-    is also written to OUTPUT/validation/report.json.
+    is also written to OUTPUT/validation/report.json. The engine settings come from --pipeline.
     """
     _logging(quiet)
-    result = pipeline.validate_extract(input_dir=input_dir, output_dir=output, as_of=_date(as_of))
+    config = pipeline.load_config(pipeline_file)
+    result = pipeline.validate_extract(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
+                                       config=config)
     stdout.print(report.ingest_table(result.reports))
     stdout.print(report.quarantine_table(result.reports))
     stdout.print(f"quarantine: {result.quarantine_dir}  report: {result.report_path}", highlight=False)
@@ -93,9 +97,6 @@ def dictionary(
     """Regenerate the data dictionary (Markdown) from the pandera models."""
     path = pipeline.write_dictionary(output)
     stdout.print(f"wrote {path}", highlight=False)
-
-
-Pipeline = Annotated[Path | None, typer.Option("--pipeline", "-p", help="Pipeline config (TOML) in pipelines/; default: built-in defaults (as pipelines/leeds_npc.toml).")]
 
 
 @app.command()

@@ -39,15 +39,15 @@ Traps:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
-from npc_risk import settings
+from npc_risk.config import NEIGHBOURHOODS, CohortConfig
 from npc_risk.errors import SchemaError
+from npc_risk.schemas import outputs
 
 # level -> (key column, display-name column)
 NEIGHBOURHOOD_LEVELS: dict[str, tuple[str, str]] = {
@@ -55,7 +55,7 @@ NEIGHBOURHOOD_LEVELS: dict[str, tuple[str, str]] = {
     "lcp": ("lcp_name", "lcp_name"),
     "practice": ("practice_code", "practice_code"),
 }
-DENOMINATORS = ("all", "adults")
+assert set(NEIGHBOURHOOD_LEVELS) == set(NEIGHBOURHOODS)  # the config lists the same levels
 ADULT_AGE = 18
 UNMAPPED = "unmapped"
 # Switchable exclusions in the order they are applied; `no_risk_score` is always applied last.
@@ -67,96 +67,17 @@ PPM = 1_000_000
 REQUIRED_COLUMNS = (
     "patient_id", "nhs_number", "practice_code", "pcn_code", "pcn_name", "lcp_name", "age",
     "ltc_count", "ltc_conditions", "efi_deficits", "efi_category", "hfrs_score",
-    "palliative_care", "care_home", "type1_optout", "risk_score", "drivers",
+    "palliative_care", "care_home", "type1_optout", "risk_score",
 )
-COHORT_COLUMNS = (
-    "neighbourhood", "nhs_number", "patient_id", "practice_code", "neighbourhood_rank",
-    "risk_score", "drivers", "ltc_conditions", "efi_category",
-)
+COHORT_COLUMNS = outputs.COHORT.names  # the published case-finding list (schemas/outputs.py)
 
 
-@dataclass(frozen=True)
-class CohortConfig:
-    """The `[cohort]` section of the pipeline TOML.
-
-    neighbourhood: "pcn" (default), "lcp" or "practice": the unit the cohort is ranked within.
-    cohort_fraction: share of the neighbourhood denominator to select, 0.005-0.10 (default 2.5 %,
-        within the 2-3 % target of clinical-definitions §7.2).
-    denominator: "all" registered people, or "adults" (18+, as the 2014-17 enhanced service).
-    min_age: nobody younger is eligible (default 18).
-    min_ltc_count, frailty_min_deficits + frailty_min_age, hfrs_high_threshold: the three
-        eligibility routes (any one suffices).
-    exclude_palliative_care, exclude_care_home: clinical exclusions, each on by default.
-    exclude_type1_optout (on), exclude_ndo_optout (off): the case-finding opt-out rules. In a
-        pipeline TOML they are set as `[outputs.case_finding] apply_type1_optout` /
-        `apply_ndo_optout` (config.OutputsConfig), which `load_config` copies here; the
-        older `[cohort.exclusions] type1_optout` still works.
-
-    The TOML may also nest the last two groups: `[cohort.eligibility]` (min_ltc_count, ...) and
-    `[cohort.exclusions]` with keys palliative_care, care_home, type1_optout, ndo_optout.
-    """
-
-    neighbourhood: str = "pcn"
-    cohort_fraction: float = 0.025
-    denominator: str = "all"
-    min_age: int = 18
-    min_ltc_count: int = 3
-    frailty_min_deficits: int = 9
-    frailty_min_age: int = 65
-    hfrs_high_threshold: float = 15.0
-    exclude_palliative_care: bool = True
-    exclude_care_home: bool = True
-    exclude_type1_optout: bool = True
-    exclude_ndo_optout: bool = False
-
-    def __post_init__(self) -> None:
-        _check_choice("neighbourhood", self.neighbourhood, tuple(NEIGHBOURHOOD_LEVELS))
-        _check_choice("denominator", self.denominator, DENOMINATORS)
-        _check_range("cohort_fraction", self.cohort_fraction, 0.005, 0.10, "0.025 (2.5 %)")
-        _check_range("min_age", self.min_age, 0, 120, "18")
-        _check_range("min_ltc_count", self.min_ltc_count, 1, 50, "3")
-        _check_range("frailty_min_deficits", self.frailty_min_deficits, 1, 36, "9")
-        _check_range("frailty_min_age", self.frailty_min_age, 0, 120, "65")
-        _check_range("hfrs_high_threshold", self.hfrs_high_threshold, 0.0, 200.0, "15")
-
-    @classmethod
-    def from_mapping(cls, d: Mapping[str, Any] | None) -> CohortConfig:
-        """Build from the parsed `[cohort]` table; unknown keys and bad values raise ConfigError."""
-        flat: dict[str, Any] = {}
-        for key, value in dict(d or {}).items():
-            if key == "eligibility" and isinstance(value, Mapping):
-                flat.update(value)
-            elif key == "exclusions" and isinstance(value, Mapping):
-                flat.update({f"exclude_{k}": v for k, v in value.items()})
-            else:
-                flat[key] = value
-        settings.reject_unknown(
-            "cohort", flat, {f.name for f in fields(cls)},
-            hint=" (exclusions may also be given as [cohort.exclusions] palliative_care/"
-                 "care_home/type1_optout/ndo_optout)",
-        )
-        return cls(**{k: _coerce(k, v, getattr(cls, k)) for k, v in flat.items()})
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict for the manifest."""
-        return asdict(self)
-
-    @property
-    def exclusions(self) -> tuple[str, ...]:
-        """The switched-on exclusions, in `EXCLUSION_ORDER`."""
-        return tuple(r for r in EXCLUSION_ORDER if getattr(self, f"exclude_{r}"))
-
-
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    return settings.coerce("cohort", key, value, default)
-
-
-def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    settings.check_choice("cohort", key, value, allowed)
-
-
-def _check_range(key: str, value: Any, lo: float, hi: float, example: str | None = None) -> None:
-    settings.check_range("cohort", key, value, lo, hi, example)
+def exclusions(config: CohortConfig, optouts: tuple[str, ...]) -> tuple[str, ...]:
+    """The switched-on exclusions in `EXCLUSION_ORDER`: the clinical ones `config` turns on and
+    the case-finding opt-outs (`[outputs.case_finding]`, e.g. ("type1_optout",))."""
+    on = {"palliative_care": config.exclude_palliative_care, "care_home": config.exclude_care_home,
+          **{flag: True for flag in optouts}}
+    return tuple(r for r in EXCLUSION_ORDER if on.get(r, False))
 
 
 @dataclass(frozen=True)
@@ -210,15 +131,21 @@ def select_cohort(
     scored: ir.Table,
     *,
     config: CohortConfig,
+    optouts: tuple[str, ...] = ("type1_optout",),
     previous_patients: ir.Table | None = None,
+    materialise: Callable[[ir.Table], ir.Table] | None = None,
 ) -> CohortResult:
     """Flag eligibility and exclusions, rank within neighbourhood and select the cohort.
 
     `previous_patients` (patient_id, neighbourhood, in_cohort; e.g. from
     `publish.previous_run`) must live on the same backend as `scored`; when given, the report
-    carries entered/left/stayed counts.
+    carries entered/left/stayed counts. `optouts` are the opt-out flags the case-finding lists
+    apply (`config.outputs.case_finding.applied`; default: type 1 only). `materialise` (e.g.
+    `Engine.cache`) computes the ranked people once; the cohort and the report then read them.
+    The cohort has no `drivers` yet: they are explained for the selected people afterwards.
     """
-    required = (*REQUIRED_COLUMNS, *(r for r in config.exclusions if r not in REQUIRED_COLUMNS))
+    applied = exclusions(config, optouts)
+    required = (*REQUIRED_COLUMNS, *(r for r in applied if r not in REQUIRED_COLUMNS))
     missing = [c for c in required if c not in scored.columns]
     if missing:
         raise SchemaError(
@@ -241,7 +168,7 @@ def select_cohort(
             (t.age >= config.min_age) & (t.eligible_ltc | t.eligible_frailty | t.eligible_hfrs)
         ).fill_null(False)
     )
-    branches = [(t.eligible & t[r].fill_null(False), r) for r in config.exclusions]
+    branches = [(t.eligible & t[r].fill_null(False), r) for r in applied]
     branches.append((t.eligible & t.risk_score.isnull(), NO_RISK_SCORE))
     t = t.mutate(exclusion_reason=ibis.cases(*branches, else_=ibis.null("string")))
 
@@ -263,7 +190,9 @@ def select_cohort(
         .fill_null(False)
     ).drop("_candidate")
 
-    cohort = t.filter(t.in_cohort).select(*COHORT_COLUMNS)
+    if materialise is not None:
+        t = materialise(t)
+    cohort = t.filter(t.in_cohort).select(*(c for c in COHORT_COLUMNS if c != "drivers"))
     report = neighbourhood_report(t, previous_patients=previous_patients)
     return CohortResult(patients=t, cohort=cohort, report=report, config=config)
 

@@ -31,6 +31,7 @@ import ibis.expr.types as ir
 from npc_risk import io
 from npc_risk.adapters import ADAPTERS
 from npc_risk.codes.icd10 import SEPARATORS, normalise_icd10_expr
+from npc_risk.engine import Engine
 from npc_risk.errors import InputFileError, SchemaError
 from npc_risk.schemas.tables import (
     APCS_DIAGNOSES,
@@ -161,7 +162,8 @@ def _check_columns(spec: TableSpec, raw: ir.Table, path: Path) -> ir.Table:
 
 # ---------------------------------------------------------------------------------- annotation
 def annotate(
-    spec: TableSpec, raw: ir.Table, *, as_of: date, accepted: Mapping[str, ir.Table]
+    engine: Engine, spec: TableSpec, raw: ir.Table, *, as_of: date,
+    accepted: Mapping[str, ir.Table],
 ) -> ir.Table:
     """Typed columns, plus `reason` (null for an accepted row) and `raw_<col>` text columns.
 
@@ -209,10 +211,8 @@ def annotate(
     table = staged.select(**typed, reason=reason, **{f"raw_{n}": v for n, v in text.items()})
     if spec.key:
         repeated = staged.group_by(key=text[spec.key]).aggregate(n=staged.count())
-        # a small table (the keys seen twice), computed once, as _flag_duplicates reads it twice;
-        # an in-memory table lives with the connection (a cached temp table would be dropped by
-        # a garbage-collection finalizer, which may run after the connection has closed)
-        repeated = ibis.memtable(repeated.filter(repeated.n > 1).select("key").to_pyarrow())
+        # a small table (the keys seen twice), computed once, as _flag_duplicates reads it twice
+        repeated = engine.temp_table("repeated_keys", repeated.filter(repeated.n > 1).select("key"))
         table = _flag_duplicates(table, key=spec.key, columns=list(columns), repeated=repeated)
     # Keep the raw text only where the row is quarantined: accepted rows need their typed values
     # only, and all-null columns cost next to nothing in Parquet.
@@ -286,7 +286,7 @@ def _empty(spec: TableSpec) -> ir.Table:
 
 
 def ingest_extract(
-    con: ibis.BaseBackend, input_dir: Path, *, as_of: date, work_dir: Path
+    engine: Engine, input_dir: Path, *, as_of: date, work_dir: Path
 ) -> IngestResult:
     """Validate every table of an extract folder and return the accepted tables.
 
@@ -304,11 +304,11 @@ def ingest_extract(
             reports.append(TableReport(spec.name, None))
             continue
         path, adapter = resolved[spec.name]
-        raw = io.read_raw(con, path, name=spec.name)
+        raw = io.read_raw(engine, path, name=spec.name)
         if adapter is not None:
             raw = adapter(raw, path)
         raw = _check_columns(spec, raw, path)
-        annotated = annotate(spec, raw, as_of=as_of, accepted=tables)
+        annotated = annotate(engine, spec, raw, as_of=as_of, accepted=tables)
         try:
             written = io.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
         except io.read_errors() as exc:  # the engine's message may quote a data line
@@ -316,7 +316,7 @@ def ingest_extract(
                 f"{path}: cannot be read ({type(exc).__name__}); check the file is complete and "
                 "well formed (UTF-8 CSV with a header row, or valid Parquet)"
             ) from None
-        stored = io.open_parquet(con, written)
+        stored = io.open_parquet(engine, written)
         columns = list(_columns(spec))
         tables[spec.name] = stored.filter(stored.reason.isnull()).select(*columns)
         quarantined = stored.filter(stored.reason.notnull())
@@ -327,7 +327,7 @@ def ingest_extract(
             quarantine_dir / f"{spec.name}.parquet",
         )
         reports.append(_report(spec.name, path, stored))
-    tables["apcs_diagnoses"], invalid_tokens = _apcs_diagnoses(con, tables["apcs"], ingest_dir)
+    tables["apcs_diagnoses"], invalid_tokens = _apcs_diagnoses(engine, tables["apcs"], ingest_dir)
     apcs_report = next(r for r in reports if r.table == "apcs")
     apcs_report.notes["diagnosis tokens not valid ICD-10 (dropped)"] = invalid_tokens
     return IngestResult(tables, reports, quarantine_dir, {k: v[0] for k, v in resolved.items()})
@@ -380,7 +380,7 @@ def _report(name: str, path: Path, stored: ir.Table) -> TableReport:
     return report
 
 
-def _apcs_diagnoses(con: ibis.BaseBackend, apcs: ir.Table, ingest_dir: Path) -> tuple[ir.Table, int]:
+def _apcs_diagnoses(engine: Engine, apcs: ir.Table, ingest_dir: Path) -> tuple[ir.Table, int]:
     """One row per (spell, diagnosis position) with the canonical ICD-10 code.
 
     Position 0 is the primary diagnosis; secondary codes follow in the order written. Tokens that
@@ -397,12 +397,12 @@ def _apcs_diagnoses(con: ibis.BaseBackend, apcs: ir.Table, ingest_dir: Path) -> 
     split = split.filter(split.tokens != "")
     secondary = split.select(*base, position=(split.offset + 1).cast("int64"), token=split.tokens)
     tokens = primary.union(secondary)
-    # normalised once into a backend temp table, released on leaving the block: the count of
-    # invalid tokens and the written rows both read it (computing the split and the regular
-    # expressions twice cost ~2 s at 1M spells)
-    with tokens.mutate(icd10_code=normalise_icd10_expr(tokens.token)).cache() as tokens:
-        invalid = int(tokens.filter(tokens.icd10_code.isnull()).count().to_pyarrow().as_py())
-        valid = tokens.filter(tokens.icd10_code.notnull())
-        valid = valid.mutate(icd10_code3=valid.icd10_code.substr(0, 3)).select(*APCS_DIAGNOSES)
-        path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet", compression="snappy")
-    return io.open_parquet(con, path), invalid
+    # normalised once into a cached table: the count of invalid tokens and the written rows both
+    # read it (computing the split and the regular expressions twice cost ~2 s at 1M spells)
+    tokens = engine.cache(tokens.mutate(icd10_code=normalise_icd10_expr(tokens.token)))
+    invalid = engine.count(tokens.filter(tokens.icd10_code.isnull()))
+    valid = tokens.filter(tokens.icd10_code.notnull())
+    valid = valid.mutate(icd10_code3=valid.icd10_code.substr(0, 3)).select(*APCS_DIAGNOSES)
+    path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet", compression="snappy")
+    engine.release(tokens)
+    return io.open_parquet(engine, path), invalid

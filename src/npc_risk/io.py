@@ -7,55 +7,26 @@ to a temporary name first and renamed into place, so a crash never leaves half a
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from npc_risk.errors import InputFileError, OutputError
+from npc_risk.hashing import file_sha256  # noqa: F401 (io.file_sha256 for its callers)
+
+if TYPE_CHECKING:
+    from npc_risk.engine import Engine
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 SUPPORTED_SUFFIXES = (".parquet", ".csv")
-
-
-# --------------------------------------------------------------------------------------- engine
-def connect(
-    engine: str = "duckdb",
-    *,
-    memory_limit: str = "4GB",
-    threads: int | None = None,
-    temp_directory: Path | None = None,
-) -> ibis.BaseBackend:
-    """Open the ibis backend that runs the pipeline's set logic.
-
-    DuckDB is embedded and the default. A memory limit and a spill folder let large aggregations
-    spill to disk instead of failing (engine-notes.md: a 48.5M-group aggregation spilled 2 GB at
-    the same speed under a 1 GB limit).
-    """
-    if engine == "duckdb":
-        con = ibis.duckdb.connect()
-        raw = con.con
-        raw.execute(f"SET memory_limit = '{memory_limit}'")
-        raw.execute("SET preserve_insertion_order = false")
-        if threads:
-            raw.execute(f"SET threads = {int(threads)}")
-        if temp_directory is not None:
-            temp_directory.mkdir(parents=True, exist_ok=True)
-            raw.execute(f"SET temp_directory = '{temp_directory}'")
-        return con
-    if engine == "pyspark":  # optional extra: pip install npc-risk[spark]
-        from pyspark.sql import SparkSession  # noqa: PLC0415
-
-        session = SparkSession.builder.master("local[*]").appName("npc_risk").getOrCreate()
-        return ibis.pyspark.connect(session)
-    raise ValueError(f"unknown engine {engine!r}")
 
 
 # ------------------------------------------------------------------------------------ extracts
@@ -83,7 +54,7 @@ def extract_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
+def read_raw(engine: Engine, path: Path, *, name: str) -> ibis.Table:
     """Register a CSV or Parquet file as a table.
 
     CSV is read with every column as text, so that ingest can quarantine a row with an
@@ -92,6 +63,7 @@ def read_raw(con: ibis.BaseBackend, path: Path, *, name: str) -> ibis.Table:
     Raises InputFileError for a file that cannot be read at all.
     """
     path = Path(path)
+    con = engine.con
     try:
         if path.suffix.lower() == ".csv":
             table = con.read_csv(str(path), table_name=f"raw_{name}", all_varchar=True, header=True)
@@ -125,23 +97,15 @@ def read_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def open_parquet(con: ibis.BaseBackend, path: Path) -> ibis.Table:
+def open_parquet(engine: Engine, path: Path) -> ibis.Table:
     """Register a Parquet file written by the pipeline itself (staged tables, features) as a
     lazy table on the engine."""
-    return con.read_parquet(str(path))
+    return engine.con.read_parquet(str(path))
 
 
 def read_arrow(path: Path, *, columns: list[str] | None = None, filters=None) -> pa.Table:
     """Read (part of) a Parquet file into memory, e.g. the previous run's cohort."""
     return pq.read_table(path, columns=columns, filters=filters)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -------------------------------------------------------------------------------------- writing

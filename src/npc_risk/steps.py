@@ -1,125 +1,125 @@
-"""The steps of the nightly run, as plain functions over ibis tables (no CLI, no clock).
+"""The five steps of a run, each a plain function over the engine's tables (no CLI, no clock).
 
-`pipeline.run_pipeline` strings them together; each step returns its outputs and the counts
-it logs and records in the manifest (counts only, never values).
+`run.nightly_run` calls them in order. Each returns what it built and `counts`: the numbers it
+logs and records in the manifest (counts only, never values).
+
+| step | in | out |
+|---|---|---|
+| `ingest` | extract folder | accepted tables, per-table reports, quarantine folder |
+| `features` | accepted tables | person table (Parquet in the work folder), evidence, unmatched |
+| `score` | person table, model | risk score per person |
+| `select` | scored people | ranked people, cohort, neighbourhood report, planning statistics |
+| `publish` (publish.publish_run) | all of the above | `OUTPUT/<as-of>/`, atomically |
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 import pyarrow as pa
 
 from npc_risk import io
 from npc_risk.codelists import CodelistSet
 from npc_risk.config import PipelineConfig
-from npc_risk.features import FeatureResult, derive_features
-from npc_risk.risk import (
-    TrainedModel,
-    emergency_admission_label,
-    explain_people,
-    score_people,
-    train_model,
-)
+from npc_risk.definition import feature_set, population
+from npc_risk.engine import Engine
+from npc_risk.ingest import IngestResult, assert_contract, ingest_extract
+from npc_risk.risk import TrainedModel, explain_people, score_people
 
 log = logging.getLogger(__name__)
 
-YEAR = timedelta(days=365)
+
+# ----------------------------------------------------------------------------------- ingest
+def ingest(engine: Engine, *, input_dir: Path, as_of: date, work_dir: Path) -> IngestResult:
+    """Validate and stage the extract, then assert the pandera contract on every accepted table
+    (ingest's rules are derived from the contract; this guards the derivation)."""
+    result = ingest_extract(engine, Path(input_dir), as_of=as_of, work_dir=work_dir)
+    assert_contract(result.tables, set(result.input_files))
+    return result
 
 
+def ingest_counts(result: IngestResult) -> dict[str, int]:
+    return {"rows_read": sum(r.rows_read for r in result.reports),
+            "quarantined": sum(r.quarantined for r in result.reports)}
+
+
+# --------------------------------------------------------------------------------- features
 @dataclass
 class Features:
-    """The feature step's materialised outputs for one as-of date."""
+    """The feature step's outputs for one as-of date, read back from the work folder."""
 
     as_of: date
-    person: ir.Table  # read back from Parquet: computed once, read many times
-    evidence: ir.Table
+    person: ir.Table
+    evidence: ir.Table | None
     unmatched: list[dict]
-    ltc_columns: tuple[str, ...]
-    efi_columns: tuple[str, ...]
+    counts: dict[str, int] = field(default_factory=dict)
 
 
-def features_as_of(
-    con: ibis.BaseBackend, tables: dict[str, ir.Table], *, as_of: date, codelists: CodelistSet,
+def features(
+    engine: Engine, tables: dict[str, ir.Table], *, as_of: date, codelists: CodelistSet,
     config: PipelineConfig, work_dir: Path, with_evidence: bool = True,
 ) -> Features:
-    """Derive features as of `as_of` and write them once to the work folder."""
-    result: FeatureResult = derive_features(tables, as_of=as_of, codelists=codelists, config=config.features)
-    folder = io.private_dir(Path(work_dir) / f"features-{as_of.isoformat()}")
-    # work-folder files: snappy (faster to write and read than the published outputs' zstd)
-    person = io.open_parquet(con, io.write_parquet(result.person, folder / "person.parquet",
-                                                   compression="snappy"))
-    if with_evidence:
-        evidence = io.open_parquet(con, io.write_parquet(result.evidence, folder / "evidence.parquet",
-                                                         compression="snappy"))
-    else:
-        evidence = result.evidence
-    unmatched = result.unmatched.to_pyarrow().to_pylist()
-    return Features(as_of, person, evidence, unmatched, result.ltc_columns, result.efi_columns)
+    """Derive the pipeline's feature sets as of `as_of` and write them once to the work folder.
 
-
-def labelled_frame(features: Features, apcs: ir.Table) -> tuple[pd.DataFrame, pd.Series]:
-    """The feature frame as of T with its outcome: an emergency admission in (T, T + 365 d]."""
-    labels = emergency_admission_label(apcs, start=features.as_of)
-    person = features.person
-    joined = person.left_join(labels, person.patient_id == labels.patient_id).select(
-        person, label=labels.label.fill_null(0).cast("int8")
-    ).order_by("patient_id")
-    frame = joined.to_pyarrow().to_pandas()
-    return frame.drop(columns=["label"]), frame["label"]
-
-
-def train_on_history(
-    con: ibis.BaseBackend, tables: dict[str, ir.Table], *, as_of: date, codelists: CodelistSet,
-    config: PipelineConfig, work_dir: Path,
-) -> TrainedModel:
-    """Temporal split on the extract's own history (clinical-definitions.md §6.3).
-
-    Train: features as of T - 730 d, labels in (T - 730 d, T - 365 d].
-    Evaluate: features as of T - 365 d, labels in (T - 365 d, T] (a later, unseen window).
-    Every feature reads only data dated on or before its own as-of date, so no label window
-    leaks into the features that predict it.
+    The first feature set gives one row per person of the population; each further set adds its
+    columns on patient_id. The engine's cached intermediates are released once the files exist.
     """
-    train_at, eval_at = as_of - 2 * YEAR, as_of - YEAR
-    train = features_as_of(con, tables, as_of=train_at, codelists=codelists, config=config,
-                           work_dir=work_dir, with_evidence=False)
-    evaluate = features_as_of(con, tables, as_of=eval_at, codelists=codelists, config=config,
-                              work_dir=work_dir, with_evidence=False)
-    train_x, train_y = labelled_frame(train, tables["apcs"])
-    eval_x, eval_y = labelled_frame(evaluate, tables["apcs"])
-    window = {
-        "train_features_as_of": train_at, "train_label_window": f"({train_at}, {eval_at}]",
-        "eval_features_as_of": eval_at, "eval_label_window": f"({eval_at}, {as_of}]",
-    }
-    log.info("train: %s people (base rate %.3f), evaluate: %s people (base rate %.3f)",
-             f"{len(train_x):,}", float(train_y.mean()), f"{len(eval_x):,}", float(eval_y.mean()))
-    return train_model(train_x, train_y, eval_x, eval_y, config=config.risk, training_window=window)
+    folder = io.private_dir(Path(work_dir) / f"features-{as_of.isoformat()}")
+    with engine.scope():
+        people = population(config.pipeline.population)
+        sets = [feature_set(name)(engine, tables, as_of=as_of, codelists=codelists,
+                                  config=config.features, population=people)
+                for name in config.pipeline.feature_sets]
+        person = sets[0].person
+        for extra in sets[1:]:
+            person = person.left_join(extra.person, "patient_id").drop("patient_id_right")
+        # work-folder files: snappy (faster to write and read than the published outputs' zstd)
+        person_path = io.write_parquet(person, folder / "person.parquet", compression="snappy")
+        evidence_path = None
+        if with_evidence:
+            evidence = ibis.union(*(s.evidence for s in sets))
+            evidence_path = io.write_parquet(evidence, folder / "evidence.parquet",
+                                             compression="snappy")
+        unmatched = [row for s in sets for row in engine.to_arrow(s.unmatched).to_pylist()]
+    person = io.open_parquet(engine, person_path)
+    evidence = io.open_parquet(engine, evidence_path) if evidence_path else None
+    counts = {"population": engine.count(person)}
+    if evidence is not None:
+        counts["evidence_rows"] = engine.count(evidence)
+    return Features(as_of, person, evidence, unmatched, counts)
 
 
-def score(person: ir.Table, *, config: PipelineConfig, model: TrainedModel | None) -> pa.Table:
-    """Risk score per person (patient_id, risk_score), ordered by patient_id."""
-    frame = person.order_by("patient_id").to_pyarrow().to_pandas()
+# ------------------------------------------------------------------------------------ score
+def score(engine: Engine, person: ir.Table, *, config: PipelineConfig,
+          model: TrainedModel | None) -> ir.Table:
+    """Risk score per person (patient_id, risk_score) as a table on the engine.
+
+    The model reads the feature frame in memory (scikit-learn); the scores go back to the engine
+    as a temporary table, so the select step joins them where the people are."""
+    frame = engine.to_arrow(person.order_by("patient_id")).to_pandas()
     scores = score_people(frame, config=config.risk, model=model)
-    return pa.table({"patient_id": frame["patient_id"].to_numpy(),
-                     "risk_score": scores.to_numpy(dtype="float64")})
+    arrow = pa.table({"patient_id": pa.array(frame["patient_id"].to_numpy(), pa.string()),
+                      "risk_score": scores.to_numpy(dtype="float64")})
+    return engine.temp_table("risk_scores", arrow)
 
 
-def drivers(person: ir.Table, patient_ids: ir.Table, *, config: PipelineConfig,
-            model: TrainedModel | None) -> pa.Table:
-    """Plain-words drivers ("; "-joined) for the given people (the selected cohort)."""
+def drivers(engine: Engine, person: ir.Table, patient_ids: ir.Table, *, config: PipelineConfig,
+            model: TrainedModel | None) -> ir.Table:
+    """Plain-words drivers ("; "-joined) for the given people (the selected cohort), as a
+    table (patient_id, drivers) on the engine."""
     chosen = person.semi_join(patient_ids, "patient_id").order_by("patient_id")
-    frame = chosen.to_pyarrow().to_pandas()
+    frame = engine.to_arrow(chosen).to_pandas()
     explained = explain_people(frame, config=config.risk, model=model)
     words = [c for c in explained.columns if c.startswith("driver_") and not c.endswith("_group")]
     words.sort(key=lambda name: int(name.rsplit("_", 1)[1]))  # driver_2 before driver_10
     text = explained[words].apply(lambda col: col.fillna(""))
     joined = text.iloc[:, 0].str.cat(text.iloc[:, 1:], sep="; ") if len(words) > 1 else text.iloc[:, 0]
     joined = joined.str.replace(r"(; )+$", "", regex=True).str.replace(r"^(; )+", "", regex=True)
-    return pa.table({"patient_id": pa.array(frame["patient_id"].to_numpy(), pa.string()),
-                     "drivers": pa.array(joined.to_numpy(), pa.string())})
+    arrow = pa.table({"patient_id": pa.array(frame["patient_id"].to_numpy(), pa.string()),
+                      "drivers": pa.array(joined.to_numpy(), pa.string())})
+    return engine.temp_table("drivers", arrow)

@@ -14,9 +14,9 @@ from pathlib import Path
 import ibis
 import pytest
 
-from npc_risk import io
 from npc_risk.codelists import load_codelists
-from npc_risk.features import FeatureConfig, derive_features
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features
 from npc_risk.ingest import ingest_extract
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,12 +35,10 @@ CORRUPT = {
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory):
-    con = io.connect()
+def staged(module_engine, tmp_path_factory):
     work = tmp_path_factory.mktemp("leakage")
-    result = ingest_extract(con, ROOT / "sample_data" / "extract", as_of=AS_OF, work_dir=work)
-    yield result.tables
-    con.disconnect()
+    result = ingest_extract(module_engine, ROOT / "sample_data" / "extract", as_of=AS_OF, work_dir=work)
+    return module_engine, result.tables
 
 
 def _corrupted(tables: dict[str, ibis.Table], after: date) -> dict[str, ibis.Table]:
@@ -55,8 +53,11 @@ def _corrupted(tables: dict[str, ibis.Table], after: date) -> dict[str, ibis.Tab
     return out
 
 
-def _person(tables, feature_date):
-    result = derive_features(tables, as_of=feature_date, codelists=load_codelists(), config=FeatureConfig())
+def _person(staged, feature_date, corrupt_after=None):
+    engine, tables = staged
+    if corrupt_after is not None:
+        tables = _corrupted(tables, corrupt_after)
+    result = derive_features(engine, tables, as_of=feature_date, codelists=load_codelists(), config=FeatureConfig())
     return result.person.order_by("patient_id").to_pyarrow()
 
 
@@ -64,7 +65,7 @@ def _person(tables, feature_date):
 def test_corrupting_the_label_window_leaves_features_unchanged(staged, years_back):
     feature_date = AS_OF - timedelta(days=365 * years_back)
     clean = _person(staged, feature_date)
-    dirty = _person(_corrupted(staged, feature_date), feature_date)
+    dirty = _person(staged, feature_date, corrupt_after=feature_date)
     assert clean.num_rows > 0
     assert clean.equals(dirty)
 
@@ -74,5 +75,5 @@ def test_the_corruption_is_visible_to_a_later_feature_date(staged):
     would catch a feature that read the label window."""
     feature_date = AS_OF - timedelta(days=365)
     clean = _person(staged, AS_OF)
-    dirty = _person(_corrupted(staged, feature_date), AS_OF)
+    dirty = _person(staged, AS_OF, corrupt_after=feature_date)
     assert not clean.equals(dirty)

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from npc_risk.codelists import load_codelists, load_hfrs_weights
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 from tests.reference_rules import dx_holds
 
 T = date(2026, 3, 31)
@@ -72,7 +73,7 @@ event = st.one_of(
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(event, max_size=25), min_size=1, max_size=6))
-def test_engine_agrees_with_reference(people):
+def test_engine_agrees_with_reference(module_engine, people):
     ids = [f"p{i}" for i in range(len(people))]
     ce, med, dx = [], [], []
     for pid, events in zip(ids, people):
@@ -90,7 +91,7 @@ def test_engine_agrees_with_reference(people):
         patients=[{"patient_id": p, "date_of_birth": "1940-01-01", "sex": "female"} for p in ids],
         practice_registrations=[{"patient_id": p, "practice_code": "A1", "start_date": "2020-01-01"} for p in ids],
         clinical_events=ce, medications=med, apcs_diagnoses=dx)
-    r = derive_features(tables, as_of=T, codelists=CS, config=FeatureConfig())
+    r = derive_features(module_engine, tables, as_of=T, codelists=CS, config=FeatureConfig())
     got = r.person.select("patient_id", "ltc_count", "efi_deficits", "hfrs_score").to_pyarrow().to_pylist()
     got = {g["patient_id"]: (g["ltc_count"], g["efi_deficits"], round(g["hfrs_score"] * 10)) for g in got}
     assert got == {pid: reference(ev) for pid, ev in zip(ids, people)}

@@ -22,7 +22,6 @@ from npc_risk.codes.icd10 import normalise_icd10, normalise_icd10_expr
 CANONICAL = re.compile(r"^[A-Z][0-9]{2}([0-9][0-9]?)?$")
 MESSY = "IJEFGMNRXZDAxdaij0123456789.-+*† "
 
-CON = ibis.duckdb.connect()
 
 random_text = st.text(alphabet=MESSY, max_size=9)
 near_code = st.builds(
@@ -44,9 +43,9 @@ tokens = st.lists(st.one_of(random_text, near_code, st.none()), min_size=1, max_
 
 @settings(max_examples=60, deadline=None)
 @given(tokens)
-def test_engine_agrees_with_reference(batch):
+def test_engine_agrees_with_reference(module_engine, batch):
     table = ibis.memtable(pa.table({"raw": pa.array(batch, pa.string())}))
-    got = CON.to_pyarrow(table.select(code=normalise_icd10_expr(table.raw)))["code"].to_pylist()
+    got = module_engine.con.to_pyarrow(table.select(code=normalise_icd10_expr(table.raw)))["code"].to_pylist()
     assert got == [normalise_icd10(raw) for raw in batch]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import ibis
 
+from npc_risk.engine import Engine
 from npc_risk.ingest import IngestResult, TableReport, ingest_extract
 
 AS_OF = date(2026, 3, 31)
@@ -120,9 +121,9 @@ def write_extract(
     return folder
 
 
-def run_ingest(folder: Path, work: Path, *, as_of: date = AS_OF) -> IngestResult:
-    con = ibis.duckdb.connect()
-    return ingest_extract(con, folder, as_of=as_of, work_dir=work)
+def run_ingest(engine: Engine, folder: Path, work: Path, *, as_of: date = AS_OF) -> IngestResult:
+    """Ingest a test extract on `engine` (the test's `engine` fixture, which closes it)."""
+    return ingest_extract(engine, folder, as_of=as_of, work_dir=work)
 
 
 def report(result: IngestResult, table: str) -> TableReport:

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import pytest
 
 from npc_risk.codelists import load_codelists
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 
 T = date(2026, 3, 31)
 
@@ -38,10 +39,10 @@ def cs():
     return load_codelists()
 
 
-def run(cs, ids, **frames):
+def run(engine, cs, ids, **frames):
     patients = [{"patient_id": p, "date_of_birth": "1950-01-01", "sex": "female"} for p in ids]
     regs = [{"patient_id": p, "practice_code": "A1", "start_date": "2020-01-01"} for p in ids]
-    r = derive_features(memtables(patients=patients, practice_registrations=regs, **frames),
+    r = derive_features(engine, memtables(patients=patients, practice_registrations=regs, **frames),
                         as_of=T, codelists=cs, config=FeatureConfig())
     return r.person.to_pyarrow().to_pandas().set_index("patient_id").loc[list(ids)]
 
@@ -54,69 +55,69 @@ def ev(pid, days, code):
     return {"patient_id": pid, "date": d(days), "snomedct_code": code, "numeric_value": None}
 
 
-def test_constipation_needs_four_laxative_issues_in_twelve_months(cs):
+def test_constipation_needs_four_laxative_issues_in_twelve_months(engine, cs):
     """CMS CON: >= 4 laxative Rx in (T-365d, T] and nothing else (no diagnosis arm). An issue
     365 days before T is outside; two rows on one day are one issue."""
     meds = (issues("three", SENNA, [10, 40, 70])
             + issues("four", SENNA, [10, 40, 70, 364])
             + issues("old", SENNA, [10, 40, 70, 365])
             + issues("same_day", SENNA, [10, 40, 70, 70]))
-    p = run(cs, ["three", "four", "old", "same_day"], medications=meds)
+    p = run(engine, cs, ["three", "four", "old", "same_day"], medications=meds)
     #                                three  four   old    same_day
     assert list(p.ltc_constipation) == [False, True, False, False]
     assert list(p.ltc_count) == [0, 1, 0, 0]
     assert p.loc["four", "ltc_conditions"] == "constipation"
 
 
-def test_migraine_needs_four_anti_migraine_issues(cs):
+def test_migraine_needs_four_anti_migraine_issues(engine, cs):
     """CMS MIG: >= 4 prescription-only anti-migraine Rx in the last 12 months (Rx only)."""
     meds = issues("three", SUMATRIPTAN, [5, 60, 120]) + issues("four", SUMATRIPTAN, [5, 60, 120, 300])
-    p = run(cs, ["three", "four", "none"], medications=meds)
+    p = run(engine, cs, ["three", "four", "none"], medications=meds)
     assert list(p.ltc_migraine) == [False, True, False]
 
 
-def test_psoriasis_needs_diagnosis_and_four_treatments(cs):
+def test_psoriasis_needs_diagnosis_and_four_treatments(engine, cs):
     """CMS PSO: Dx ever AND >= 4 BNF 13.5 Rx in the last 12 months. A diagnosis alone, or
     treatment alone, or a diagnosis with only three issues, does not count."""
     events = [ev("dx_only", 4000, PSORIASIS), ev("dx_4rx", 4000, PSORIASIS), ev("dx_3rx", 20, PSORIASIS)]
     meds = (issues("dx_4rx", DOVOBET, [10, 50, 100, 200]) + issues("dx_3rx", DOVOBET, [10, 50, 100])
             + issues("rx_only", DOVOBET, [10, 50, 100, 200]))
-    p = run(cs, ["dx_only", "dx_4rx", "dx_3rx", "rx_only"], clinical_events=events, medications=meds)
+    p = run(engine, cs, ["dx_only", "dx_4rx", "dx_3rx", "rx_only"], clinical_events=events, medications=meds)
     #                                  dx_only dx_4rx dx_3rx rx_only
     assert list(p.ltc_psoriasis_eczema) == [False, True, False, False]
 
 
-def test_ibs_by_diagnosis_ever_or_four_antispasmodic_issues(cs):
+def test_ibs_by_diagnosis_ever_or_four_antispasmodic_issues(engine, cs):
     """CMS IBS: Dx ever OR >= 4 antispasmodic Rx in the last 12 months."""
     events = [ev("dx_old", 5000, "10743008")]
     meds = issues("rx4", MEBEVERINE, [3, 30, 90, 180]) + issues("rx3", MEBEVERINE, [3, 30, 90])
-    p = run(cs, ["dx_old", "rx4", "rx3"], clinical_events=events, medications=meds)
+    p = run(engine, cs, ["dx_old", "rx4", "rx3"], clinical_events=events, medications=meds)
     assert list(p.ltc_ibs) == [True, True, False]
 
 
-def test_smi_by_diagnosis_or_lithium_ever(cs):
+def test_smi_by_diagnosis_or_lithium_ever(engine, cs):
     """CMS SCZ: Dx ever OR lithium Rx ever (§3.1): one lithium issue ten years before T counts."""
     events = [ev("dx", 3000, SCHIZOPHRENIA)]
     meds = issues("lithium_old", LITHIUM, [3650]) + issues("sertraline", SERTRALINE, [5])
-    p = run(cs, ["dx", "lithium_old", "sertraline", "none"], clinical_events=events, medications=meds)
+    p = run(engine, cs, ["dx", "lithium_old", "sertraline", "none"], clinical_events=events, medications=meds)
     assert list(p.ltc_smi) == [True, True, False, False]
 
 
-def test_anxiety_depression_by_recent_diagnosis_or_four_issues(cs):
+def test_anxiety_depression_by_recent_diagnosis_or_four_issues(engine, cs):
     """CMS ANX/DEP (one condition): Dx in the last 12 months OR >= 4 antidepressant or
     anxiolytic/hypnotic Rx in the last 12 months. An old diagnosis alone does not count."""
     events = [ev("dx_recent", 100, ANXIETY), ev("dx_old", 400, ANXIETY)]
     meds = (issues("antidep4", SERTRALINE, [7, 35, 63, 91]) + issues("anxio4", DIAZEPAM, [7, 35, 63, 91])
             + issues("anxio3", DIAZEPAM, [7, 35, 63]))
-    p = run(cs, ["dx_recent", "dx_old", "antidep4", "anxio4", "anxio3"], clinical_events=events, medications=meds)
+    p = run(engine, cs, ["dx_recent", "dx_old", "antidep4", "anxio4", "anxio3"], clinical_events=events, medications=meds)
     #                                    dx_recent dx_old antidep4 anxio4 anxio3
     assert list(p.ltc_anxiety_depression) == [True, False, True, True, False]
 
 
-def test_painful_condition_from_four_analgesic_issues(cs):
+def test_painful_condition_from_four_analgesic_issues(engine, cs):
     """CMS PNC analgesic arm: >= 4 prescription analgesic Rx in the last 12 months."""
     meds = issues("four", CO_CODAMOL, [1, 29, 57, 85]) + issues("three", CO_CODAMOL, [1, 29, 57])
-    p = run(cs, ["four", "three"], medications=meds)
+    p = run(engine, cs, ["four", "three"], medications=meds)
     assert list(p.ltc_painful_condition) == [True, False]
 
 
@@ -124,7 +125,7 @@ PREGABALIN = "20556411000001107"   # Pregabalin 20mg/ml oral solution (med-antie
 EPILEPSY = "313307000"             # Epilepsy currently treated (ltc-epilepsy)
 
 
-def test_painful_condition_antiepileptic_arm_unless_epilepsy(cs):
+def test_painful_condition_antiepileptic_arm_unless_epilepsy(engine, cs):
     """CMS PNC: >= 4 analgesic Rx in 12 m, OR >= 4 antiepileptic Rx in 12 m with no epilepsy
     Dx ever on or before T (the `painful_condition_antiepileptic` part). An epilepsy code dated
     after T does not veto; the part never shows as a column of its own."""
@@ -135,18 +136,18 @@ def test_painful_condition_antiepileptic_arm_unless_epilepsy(cs):
             + issues("analgesic4", CO_CODAMOL, [10, 40, 70, 100]))
     events = [ev("aed4_epilepsy", 2000, EPILEPSY), ev("aed4_epilepsy_later", -5, EPILEPSY)]
     ids = ["aed4", "aed4_epilepsy", "aed4_epilepsy_later", "aed3", "analgesic4"]
-    p = run(cs, ids, medications=meds, clinical_events=events)
+    p = run(engine, cs, ids, medications=meds, clinical_events=events)
     #                                      aed4  +epilepsy  epilepsy after T  aed3  analgesic4
     assert list(p.ltc_painful_condition) == [True, False, True, False, True]
     assert list(p.ltc_epilepsy) == [False, True, False, False, False]  # EPI: Dx AND Rx
     assert not any(c.startswith("part_") for c in p.columns)
 
 
-def test_painful_condition_evidence_names_the_parent(cs):
+def test_painful_condition_evidence_names_the_parent(engine, cs):
     """The antiepileptic issues that made the part hold are evidence for ltc_painful_condition."""
     patients = [{"patient_id": "p", "date_of_birth": "1950-01-01", "sex": "female"}]
     regs = [{"patient_id": "p", "practice_code": "A1", "start_date": "2020-01-01"}]
-    r = derive_features(memtables(patients=patients, practice_registrations=regs,
+    r = derive_features(engine, memtables(patients=patients, practice_registrations=regs,
                                   medications=issues("p", PREGABALIN, [10, 40, 70, 100])),
                         as_of=T, codelists=cs, config=FeatureConfig())
     e = r.evidence.to_pyarrow().to_pandas()

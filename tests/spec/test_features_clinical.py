@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from npc_risk.codelists import load_codelists
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 
 T = date(2026, 3, 31)
 
@@ -24,10 +25,10 @@ def cs():
     return load_codelists()
 
 
-def run(cs, ids, config=None, dob="1940-01-01", sex="female", **frames):
+def run(engine, cs, ids, config=None, dob="1940-01-01", sex="female", **frames):
     patients = [{"patient_id": p, "date_of_birth": dob, "sex": sex} for p in ids]
     regs = [{"patient_id": p, "practice_code": "A1", "start_date": "2026-01-01"} for p in ids]
-    r = derive_features(memtables(patients=patients, practice_registrations=regs, **frames),
+    r = derive_features(engine, memtables(patients=patients, practice_registrations=regs, **frames),
                         as_of=T, codelists=cs, config=config or FeatureConfig())
     return r, r.person.to_pyarrow().to_pandas().set_index("patient_id").loc[list(ids)]
 
@@ -43,13 +44,13 @@ def dx(pid, days, code, spell="s"):
 
 # ---------------------------------------------------------------- LTCs (§3)
 
-def test_ltc_counts_each_condition_once_from_gp_or_hospital(cs):
+def test_ltc_counts_each_condition_once_from_gp_or_hospital(engine, cs):
     """A condition counts once per person whether found in GP codes, hospital ICD-10, or both;
     events dated before the registration start still count (records travel with the patient)."""
     events = [ev("gp_only", 5000, "84114007"), ev("gp_only", 10, "84114007"),  # heart failure x2
               ev("both", 100, "84114007")]
     diags = [dx("both", 50, "I500"), dx("hosp_only", 50, "I110"), dx("hosp_only", 60, "E119")]
-    _, p = run(cs, ["gp_only", "both", "hosp_only", "none"], clinical_events=events, apcs_diagnoses=diags)
+    _, p = run(engine, cs, ["gp_only", "both", "hosp_only", "none"], clinical_events=events, apcs_diagnoses=diags)
     #                 gp_only  both   hosp_only       none
     assert list(p.ltc_heart_failure) == [True, True, True, False]
     # I110 is hypertensive heart disease WITH heart failure: it is in both lists (I11 prefix)
@@ -58,11 +59,11 @@ def test_ltc_counts_each_condition_once_from_gp_or_hospital(cs):
                                       "diabetes;heart_failure;hypertension", ""]
 
 
-def test_icd10_prefix_matching_of_code_lists(cs):
+def test_icd10_prefix_matching_of_code_lists(engine, cs):
     """ICD-10 lists match by prefix on the canonical code: list entry `J44` matches J440/J441/J44;
     list entry `N183` (4 characters) matches N183 but not N181 (CKD stage 1 is not CKD 3-5)."""
     diags = [dx("a", 1, "J441"), dx("b", 1, "J44"), dx("c", 1, "N183"), dx("d", 1, "N181"), dx("e", 1, "J4")]
-    _, p = run(cs, list("abcde"), FeatureConfig(preset="qof"), apcs_diagnoses=diags)
+    _, p = run(engine, cs, list("abcde"), FeatureConfig(preset="qof"), apcs_diagnoses=diags)
     assert list(p.ltc_copd) == [True, True, False, False, False]
     assert list(p.ltc_ckd) == [False, False, True, False, False]  # QOF CKD 3-5 register
 
@@ -79,54 +80,54 @@ EGFR = "1011481000000105"  # eGFR using creatinine (CKD-EPI) per 1.73 square met
     ([(30, 40.0), (10, 40.0), (10, 90.0)], False),      # same day twice: the higher counts first
     ([(-1, 40.0), (10, 41.0), (5, 42.0)], True),        # a value after T is not read
 ])
-def test_cms_ckd_best_of_last_two_egfr(cs, values, ckd):
+def test_cms_ckd_best_of_last_two_egfr(engine, cs, values, ckd):
     """CMS CKD (§3.1) is a lab rule: the higher of the last two eGFR values on or before T is
     < 60 mL/min (and > 0). CKD codes alone do not make the CMS condition (QOF's register does)."""
     events = [ev("p", days, EGFR, value) for days, value in values]
     events.append(ev("p", 500, "431857002"))  # CKD stage 4 code: not part of the CMS rule
-    _, p = run(cs, ["p"], clinical_events=events)
+    _, p = run(engine, cs, ["p"], clinical_events=events)
     assert p.loc["p", "ltc_ckd"] == ckd
 
 
-def test_one_code_maps_to_two_conditions(cs):
+def test_one_code_maps_to_two_conditions(engine, cs):
     """Code-to-condition is many-to-many: 73211009 Diabetes mellitus is in the LTC diabetes list
     and in the eFI diabetes AND CKD deficit lists (published eFI quirk, §1.4)."""
-    _, p = run(cs, ["p"], clinical_events=[ev("p", 3, "73211009")])
+    _, p = run(engine, cs, ["p"], clinical_events=[ev("p", 3, "73211009")])
     assert p.loc["p", "ltc_diabetes"] and p.loc["p", "efi_diabetes"] and p.loc["p", "efi_chronic_kidney_disease"]
 
 
-def test_asthma_needs_diagnosis_and_inhaler_in_last_12_months(cs):
+def test_asthma_needs_diagnosis_and_inhaler_in_last_12_months(engine, cs):
     """CMS asthma: Dx ever AND an asthma Rx in (T-365d, T]: day 364 counts, day 365 does not."""
     inh = "39113611000001102"
     meds = [{"patient_id": "rx364", "date": d(364), "dmd_code": inh},
             {"patient_id": "rx365", "date": d(365), "dmd_code": inh},
             {"patient_id": "rx_only", "date": d(3), "dmd_code": inh}]
     events = [ev("rx364", 4000, "195967001"), ev("rx365", 4000, "195967001"), ev("dx_only", 4000, "195967001")]
-    _, p = run(cs, ["rx364", "rx365", "rx_only", "dx_only"], clinical_events=events, medications=meds)
+    _, p = run(engine, cs, ["rx364", "rx365", "rx_only", "dx_only"], clinical_events=events, medications=meds)
     assert list(p.ltc_asthma) == [True, False, False, False]
 
 
-def test_cancer_counts_only_if_first_diagnosis_within_five_years(cs):
+def test_cancer_counts_only_if_first_diagnosis_within_five_years(engine, cs):
     """CMS cancer: the FIRST-ever cancer code must fall in the last 1826 days; an old cancer
     re-coded recently does not count."""
     events = [ev("new", 1825, "363346000"), ev("old", 1826, "363346000"), ev("old", 10, "363346000")]
-    _, p = run(cs, ["new", "old"], clinical_events=events)
+    _, p = run(engine, cs, ["new", "old"], clinical_events=events)
     assert list(p.ltc_cancer) == [True, False]
 
 
-def test_qof_preset_applies_age_floor(cs):
+def test_qof_preset_applies_age_floor(engine, cs):
     """QOF preset (§3.2): diabetes counts from age 17; a 16-year-old with a code is not counted."""
     cfg = FeatureConfig(preset="qof")
-    _, young = run(cs, ["p"], config=cfg, dob="2009-06-01", clinical_events=[ev("p", 1, "44054006")])
-    _, adult = run(cs, ["p"], config=cfg, dob="2008-06-01", clinical_events=[ev("p", 1, "44054006")])
+    _, young = run(engine, cs, ["p"], config=cfg, dob="2009-06-01", clinical_events=[ev("p", 1, "44054006")])
+    _, adult = run(engine, cs, ["p"], config=cfg, dob="2008-06-01", clinical_events=[ev("p", 1, "44054006")])
     assert not young.loc["p", "ltc_diabetes"] and adult.loc["p", "ltc_diabetes"]
 
 
-def test_events_after_T_and_unknown_codes_count_nothing(cs):
+def test_events_after_T_and_unknown_codes_count_nothing(engine, cs):
     """Look-backs end at T; unknown codes score nothing and never raise (§1.4)."""
     events = [{"patient_id": "p", "date": T + timedelta(days=1), "snomedct_code": "84114007"},
               ev("p", 1, "999999999"), ev("p", 1, "")]
-    r, p = run(cs, ["p"], clinical_events=events)
+    r, p = run(engine, cs, ["p"], clinical_events=events)
     assert p.loc["p", "ltc_count"] == 0
     um = r.unmatched.to_pyarrow().to_pandas().set_index("source")
     assert um.loc["clinical_events", "events"] == 2 and um.loc["clinical_events", "unmatched_events"] == 2
@@ -140,20 +141,20 @@ EFI_CODES = ["21134002", "271737000", "3723001", "49436004", "230690007", "70904
 
 @pytest.mark.parametrize("n, category", [(0, "fit"), (4, "fit"), (5, "mild"), (8, "mild"),
                                          (9, "moderate"), (12, "moderate"), (13, "severe")])
-def test_efi_category_uses_integer_deficit_thresholds(cs, n, category):
+def test_efi_category_uses_integer_deficit_thresholds(engine, cs, n, category):
     """eFI bands (§1.2): fit 0-4, mild 5-8, moderate 9-12, severe >= 13, from the integer count.
     (73211009 scores both diabetes and CKD, so the codes are chosen to give exactly n.)"""
     codes = [c for c in EFI_CODES if c not in ("73211009",)][:n]
-    _, p = run(cs, ["p"], clinical_events=[ev("p", 100, c) for c in codes])
+    _, p = run(engine, cs, ["p"], clinical_events=[ev("p", 100, c) for c in codes])
     assert p.loc["p", "efi_deficits"] == n
     assert p.loc["p", "efi_score"] == pytest.approx(n / 36)
     assert p.loc["p", "efi_category"] == category
 
 
-def test_deficit_counts_once_however_many_codes(cs):
+def test_deficit_counts_once_however_many_codes(engine, cs):
     """One flag per deficit: three falls codes on several dates still score 1 (§1.4)."""
     events = [ev("p", 3000, "161898004"), ev("p", 20, "1912002"), ev("p", 20, "1912002"), ev("p", 1, "279992002")]
-    r, p = run(cs, ["p"], clinical_events=events)
+    r, p = run(engine, cs, ["p"], clinical_events=events)
     assert p.loc["p", "efi_falls"] and p.loc["p", "efi_deficits"] == 1
     e = r.evidence.to_pyarrow().to_pandas()
     e = e[e.feature == "efi_falls"].set_index("code")
@@ -162,7 +163,7 @@ def test_deficit_counts_once_however_many_codes(cs):
 
 @pytest.mark.parametrize("days, distinct, expected", [
     (364, 5, True), (365, 5, False), (0, 5, True), (10, 4, False)])
-def test_polypharmacy_five_distinct_medicines_in_last_365_days(cs, days, distinct, expected):
+def test_polypharmacy_five_distinct_medicines_in_last_365_days(engine, cs, days, distinct, expected):
     """Deficit 26: >= 5 distinct medicines issued in (T-365d, T]; the fifth issued exactly 365
     days before T falls outside; repeats of one medicine count once (§1.3)."""
     # salbutamol, carbamazepine, lamotrigine, sertraline, senna: five ingredients
@@ -170,11 +171,11 @@ def test_polypharmacy_five_distinct_medicines_in_last_365_days(cs, days, distinc
     meds = [{"patient_id": "p", "date": d(1), "dmd_code": c} for c in codes[:distinct - 1]]
     meds += [{"patient_id": "p", "date": d(days), "dmd_code": codes[distinct - 1]}]
     meds += [{"patient_id": "p", "date": d(2), "dmd_code": codes[0]}]  # repeat issue
-    _, p = run(cs, ["p"], medications=meds)
+    _, p = run(engine, cs, ["p"], medications=meds)
     assert p.loc["p", "efi_polypharmacy"] == expected
 
 
-def test_polypharmacy_counts_ingredients_not_products(cs):
+def test_polypharmacy_counts_ingredients_not_products(engine, cs):
     """Deficit 26 counts active ingredients (§1.3): Ventolin, Salamol and generic salbutamol are
     one medicine, carbamazepine 100 mg and 200 mg are one; a code the ingredient map lacks
     counts as its own medicine."""
@@ -186,7 +187,7 @@ def test_polypharmacy_counts_ingredients_not_products(cs):
         return [{"patient_id": pid, "date": d(10), "dmd_code": c} for c in codes]
     rows = (meds("four", salbutamol + carbamazepine + others)              # 4 ingredients
             + meds("five", salbutamol + carbamazepine + others + [unknown]))
-    _, p = run(cs, ["four", "five"], medications=rows)
+    _, p = run(engine, cs, ["four", "five"], medications=rows)
     assert list(p.efi_polypharmacy) == [False, True]
 
 
@@ -194,37 +195,37 @@ def test_polypharmacy_counts_ingredients_not_products(cs):
     ("female", 11.4, True), ("female", 11.5, False), ("female", 114.0, True), ("female", 115.0, False),
     ("male", 12.9, True), ("male", 13.0, False), ("male", 129.0, True), ("male", 130.0, False),
     ("male", None, False)])
-def test_haemoglobin_value_rule_with_unit_split(cs, sex, value, anaemic):
+def test_haemoglobin_value_rule_with_unit_split(engine, cs, sex, value, anaemic):
     """Anaemia value rule (§1.5): Hb <= 25 read as g/dL, > 25 as g/L; male < 13 / 130,
     female < 11.5 / 115; null values are ignored."""
-    _, p = run(cs, ["p"], sex=sex, clinical_events=[ev("p", 10, "271026005", value)])
+    _, p = run(engine, cs, ["p"], sex=sex, clinical_events=[ev("p", 10, "271026005", value)])
     assert p.loc["p", "efi_anaemia"] == anaemic
 
 
-def test_efi_below_min_age(cs):
+def test_efi_below_min_age(engine, cs):
     """eFI is validated from 65 (§1.3): default scores everyone and flags the range; `null`
     leaves score and category empty below 65."""
-    _, flag = run(cs, ["p"], dob="1970-01-01", clinical_events=[ev("p", 1, "161898004")])
+    _, flag = run(engine, cs, ["p"], dob="1970-01-01", clinical_events=[ev("p", 1, "161898004")])
     assert flag.loc["p", "efi_deficits"] == 1 and not flag.loc["p", "efi_in_age_range"]
-    _, null = run(cs, ["p"], dob="1970-01-01", config=FeatureConfig(efi_below_min_age="null"),
+    _, null = run(engine, cs, ["p"], dob="1970-01-01", config=FeatureConfig(efi_below_min_age="null"),
                   clinical_events=[ev("p", 1, "161898004")])
     assert pd.isna(null.loc["p", "efi_category"]) and null.loc["p", "efi_deficits"] == 1
 
 
 # ---------------------------------------------------------------- HFRS (§2)
 
-def test_hfrs_window_includes_day_730_not_731(cs):
+def test_hfrs_window_includes_day_730_not_731(engine, cs):
     """Spells admitted in [T-730d, T] count: an F00 exactly 730 days before T scores 7.1;
     the same 731 days before scores nothing."""
-    _, p = run(cs, ["in", "out"], apcs_diagnoses=[dx("in", 730, "F000"), dx("out", 731, "F000")])
+    _, p = run(engine, cs, ["in", "out"], apcs_diagnoses=[dx("in", 730, "F000"), dx("out", 731, "F000")])
     assert list(p.hfrs_score) == [7.1, 0.0]
     assert list(p.hfrs_category) == ["intermediate", "low"]
 
 
-def test_hfrs_category_counted_once_and_worked_example(cs):
+def test_hfrs_category_counted_once_and_worked_example(engine, cs):
     """§2.2 worked check: F00 on three spells + W19 once = 7.1 + 3.2 = 10.3 (intermediate)."""
     diags = [dx("p", 10, "F000"), dx("p", 200, "F001"), dx("p", 400, "F00"), dx("p", 30, "W19")]
-    _, p = run(cs, ["p"], apcs_diagnoses=diags)
+    _, p = run(engine, cs, ["p"], apcs_diagnoses=diags)
     assert p.loc["p", "hfrs_score"] == 10.3 and p.loc["p", "hfrs_category"] == "intermediate"
 
 
@@ -238,42 +239,42 @@ def test_hfrs_category_counted_once_and_worked_example(cs):
     (["R31", "Z75"], 5.0, "intermediate"),                       # exactly 5.0
     (["R31", "H54"], 4.9, "low"),
 ])
-def test_hfrs_category_edges_in_tenths(cs, codes, score, category):
+def test_hfrs_category_edges_in_tenths(engine, cs, codes, score, category):
     """low < 5, intermediate 5-15 inclusive, high > 15, summed in integer tenths (§2.1)."""
-    _, p = run(cs, ["p"], apcs_diagnoses=[dx("p", 5 + i, c) for i, c in enumerate(codes)])
+    _, p = run(engine, cs, ["p"], apcs_diagnoses=[dx("p", 5 + i, c) for i, c in enumerate(codes)])
     assert p.loc["p", "hfrs_score"] == score and p.loc["p", "hfrs_category"] == category
 
 
 # ---------------------------------------------------------------- flags (§7.3, §7.4)
 
-def test_care_home_latest_residence_code_wins(cs):
+def test_care_home_latest_residence_code_wins(engine, cs):
     """care_home: a care-home code not followed by a later own-home code; a tie keeps the flag."""
     events = [ev("ch", 100, "248171000000108"),
               ev("moved_home", 100, "160734000"), ev("moved_home", 50, "224228000"),
               ev("tie", 50, "160734000"), ev("tie", 50, "224228000")]
-    _, p = run(cs, ["ch", "moved_home", "tie", "none"], clinical_events=events)
+    _, p = run(engine, cs, ["ch", "moved_home", "tie", "none"], clinical_events=events)
     assert list(p.care_home) == [True, False, True, False]
     assert list(p.efi_requirement_for_care) == [True, True, True, False]
 
 
-def test_type1_optout_from_table_or_latest_dissent_code(cs):
+def test_type1_optout_from_table_or_latest_dissent_code(engine, cs):
     """type1_optout: opt_outs type1 OR a dissent code (827241000000103) not withdrawn later."""
     events = [ev("code", 10, "827241000000103"),
               ev("withdrawn", 100, "827241000000103"), ev("withdrawn", 10, "827261000000102")]
     opt = [{"patient_id": "table", "opt_out_type": "type1"}, {"patient_id": "ndoo", "opt_out_type": "ndoo"}]
-    _, p = run(cs, ["code", "withdrawn", "table", "ndoo"], clinical_events=events, opt_outs=opt)
+    _, p = run(engine, cs, ["code", "withdrawn", "table", "ndoo"], clinical_events=events, opt_outs=opt)
     assert list(p.type1_optout) == [True, False, True, False]
 
 
-def test_palliative_care_from_gp_or_hospital(cs):
-    _, p = run(cs, ["gp", "hosp", "none"], clinical_events=[ev("gp", 3, "103735009")],
+def test_palliative_care_from_gp_or_hospital(engine, cs):
+    _, p = run(engine, cs, ["gp", "hosp", "none"], clinical_events=[ev("gp", 3, "103735009")],
                apcs_diagnoses=[dx("hosp", 3, "Z515")])
     assert list(p.palliative_care) == [True, True, False]
 
 
 # ---------------------------------------------------------------- utilisation (§5, conventions §1.8, §1.10)
 
-def test_utilisation_windows_and_definitions(cs):
+def test_utilisation_windows_and_definitions(engine, cs):
     """Emergency = method starting with 2 (incl. 2A-2D, 28); window (T-365d, T]; bed days are
     LOS to min(discharge, T), same-day = 0, open spells count to T; electives 11/12/13;
     OPA attended 5/6, DNA 3/7; GP attended only; social care active on T."""
@@ -293,7 +294,7 @@ def test_utilisation_windows_and_definitions(cs):
     sc = [{"patient_id": "p", "start_date": d(100), "end_date": None, "service_type": "x"},
           {"patient_id": "p", "start_date": d(100), "end_date": T, "service_type": "x"},
           {"patient_id": "p", "start_date": d(100), "end_date": d(1), "service_type": "x"}]
-    _, p = run(cs, ["p", "q"], apcs=apcs, ec=ec, opa=opa, gp_appointments=gp, social_care_packages=sc)
+    _, p = run(engine, cs, ["p", "q"], apcs=apcs, ec=ec, opa=opa, gp_appointments=gp, social_care_packages=sc)
     r = p.loc["p"]
     assert (r.emergency_admissions_12m, r.emergency_bed_days_12m, r.elective_admissions_12m) == (3, 8, 1)
     assert (r.ae_attendances_12m, r.outpatient_attendances_12m, r.outpatient_dnas_12m) == (2, 2, 2)
@@ -301,9 +302,9 @@ def test_utilisation_windows_and_definitions(cs):
     assert p.loc["q", "emergency_admissions_12m"] == 0
 
 
-def test_evidence_explains_conditions_and_hfrs(cs):
+def test_evidence_explains_conditions_and_hfrs(engine, cs):
     """Evidence: one row per (patient, feature, code, source) with first/last dates."""
-    r, _ = run(cs, ["p"], clinical_events=[ev("p", 400, "84114007"), ev("p", 10, "84114007")],
+    r, _ = run(engine, cs, ["p"], clinical_events=[ev("p", 400, "84114007"), ev("p", 10, "84114007")],
                apcs_diagnoses=[dx("p", 20, "F000")])
     e = r.evidence.to_pyarrow().to_pandas()
     row = e[(e.feature == "ltc_heart_failure")].iloc[0]

@@ -12,13 +12,14 @@ from datetime import date
 import pytest
 
 from npc_risk.codelists import load_codelists
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 
 T = date(2025, 3, 31)
 
 
 @pytest.fixture(scope="module")
-def people():
+def people(module_engine):
     ids = ["discharged_before", "discharged_on_T", "discharged_after", "still_open"]
     discharge = {"discharged_before": "2025-03-20", "discharged_on_T": "2025-03-31",
                  "discharged_after": "2025-04-20", "still_open": None}
@@ -31,7 +32,7 @@ def people():
         for i in ids for pos, code in enumerate(["F00", "W19"])
     ]
     tables = memtables(patients=patients, practice_registrations=regs, apcs_diagnoses=diagnoses)
-    result = derive_features(tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
+    result = derive_features(module_engine, tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
     return result.person.to_pyarrow().to_pandas().set_index("patient_id")
 
 

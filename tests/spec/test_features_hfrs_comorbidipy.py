@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from npc_risk.codelists import load_codelists, load_hfrs_weights
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 
 T = date(2026, 3, 31)
 
@@ -30,7 +31,7 @@ def _comorbidipy():
     return hfrs
 
 
-def test_hfrs_matches_comorbidipy():
+def test_hfrs_matches_comorbidipy(engine):
     hfrs = _comorbidipy()
     rng = np.random.default_rng(7)
     cats = sorted(load_hfrs_weights())
@@ -47,7 +48,7 @@ def test_hfrs_matches_comorbidipy():
         patients=[{"patient_id": p, "date_of_birth": "1940-01-01", "sex": "male"} for p in ids],
         practice_registrations=[{"patient_id": p, "practice_code": "A1", "start_date": "2020-01-01"} for p in ids],
         apcs_diagnoses=rows)
-    r = derive_features(tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
+    r = derive_features(engine, tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
     ours = {g["patient_id"]: g["hfrs_score"] for g in
             r.person.select("patient_id", "hfrs_score").to_pyarrow().to_pylist()}
     df = pd.DataFrame(rows)

@@ -11,7 +11,8 @@ from datetime import date
 import pytest
 
 from npc_risk.codelists import load_codelists
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 
 T = date(2026, 3, 31)
 
@@ -21,12 +22,12 @@ def cs():
     return load_codelists()
 
 
-def person(cs, **frames):
-    r = derive_features(memtables(**frames), as_of=T, codelists=cs, config=FeatureConfig())
+def person(engine, cs, **frames):
+    r = derive_features(engine, memtables(**frames), as_of=T, codelists=cs, config=FeatureConfig())
     return r.person.to_pyarrow().to_pandas().set_index("patient_id")
 
 
-def test_registration_and_death_on_the_as_of_date(cs):
+def test_registration_and_death_on_the_as_of_date(engine, cs):
     """Deceased and deregistered people are excluded; a death or deregistration after T is not."""
     patients = [  # id, born, died
         {"patient_id": "alive", "date_of_birth": "1960-03-01", "sex": "female"},
@@ -45,11 +46,11 @@ def test_registration_and_death_on_the_as_of_date(cs):
         {"patient_id": "joins_after", "practice_code": "A1", "start_date": "2026-04-01"},
         {"patient_id": "joins_on_T", "practice_code": "A1", "start_date": "2026-03-31"},
     ]
-    p = person(cs, patients=patients, practice_registrations=regs)
+    p = person(engine, cs, patients=patients, practice_registrations=regs)
     assert sorted(p.index) == ["alive", "died_after", "joins_on_T", "left_after", "left_on_T"]
 
 
-def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_code(cs):
+def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_code(engine, cs):
     patients = [{"patient_id": "p", "date_of_birth": "1950-01-01", "sex": "male"},
                 {"patient_id": "q", "date_of_birth": "1950-01-01", "sex": "male"},
                 {"patient_id": "r", "date_of_birth": "1950-01-01", "sex": "male"}]
@@ -62,7 +63,7 @@ def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_
         {"patient_id": "r", "practice_code": "C3", "start_date": "2020-01-01"},   # open-ended beats ending
     ]
     practices = [{"practice_code": c, "pcn_code": f"U{c}", "pcn_name": "n", "lcp_name": "l"} for c in ("A1", "B2", "C3")]
-    p = person(cs, patients=patients, practice_registrations=regs, practices=practices)
+    p = person(engine, cs, patients=patients, practice_registrations=regs, practices=practices)
     assert p.loc["p", "practice_code"] == "B2" and p.loc["p", "pcn_code"] == "UB2"
     assert p.loc["q", "practice_code"] == "B2"
     assert p.loc["r", "practice_code"] == "C3"
@@ -74,17 +75,17 @@ def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_
     ("1960-03-01", 66),
     ("2026-03-01", 0),
 ])
-def test_age_in_whole_years_at_T(cs, dob, age):
-    p = person(cs, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
+def test_age_in_whole_years_at_T(engine, cs, dob, age):
+    p = person(engine, cs, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
                practice_registrations=[{"patient_id": "p", "practice_code": "A1", "start_date": "2026-03-01"}])
     assert p.loc["p", "age"] == age
 
 
-def test_deprivation_joined_and_missing_lsoa_is_null(cs):
+def test_deprivation_joined_and_missing_lsoa_is_null(engine, cs):
     patients = [{"patient_id": "a", "date_of_birth": "1950-01-01", "sex": "male", "lsoa_code": "E01000001"},
                 {"patient_id": "b", "date_of_birth": "1950-01-01", "sex": "male"}]
     regs = [{"patient_id": x, "practice_code": "A1", "start_date": "2000-01-01"} for x in "ab"]
-    p = person(cs, patients=patients, practice_registrations=regs,
+    p = person(engine, cs, patients=patients, practice_registrations=regs,
                lsoa_deprivation=[{"lsoa_code": "E01000001", "imd_decile": 3}])
     assert p.loc["a", "imd_decile"] == 3
     assert p.loc["b", "imd_decile"] is None or p.loc["b", "imd_decile"] != p.loc["b", "imd_decile"]

@@ -104,7 +104,7 @@ def _tag(i: int, table: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def one_dirty_value(tmp_path_factory):
+def one_dirty_value(module_engine, tmp_path_factory):
     """All ONE_DIRTY_VALUE cases in one extract (ingest is run once, not once per case).
 
     Case i's row is its table's clean row with the case's value, on a patient of its own (C<i>,
@@ -124,7 +124,7 @@ def one_dirty_value(tmp_path_factory):
         row[column] = raw
         add.setdefault(table, []).append(row)
     folder = tmp_path_factory.mktemp("one_dirty_value")
-    result = run_ingest(write_extract(folder / "extract", add=add), folder / "work")
+    result = run_ingest(module_engine, write_extract(folder / "extract", add=add), folder / "work")
     reasons = {}
     for table in {t for t, *_ in ONE_DIRTY_VALUE}:
         for row in pq.read_table(result.quarantine_dir / f"{table}.parquet").to_pylist():
@@ -168,33 +168,33 @@ OPTIONAL_TABLE_CASES = [
 
 @pytest.mark.parametrize(("table", "column", "raw", "reason"), OPTIONAL_TABLE_CASES,
                          ids=[f"{t}.{c}->{r}" for t, c, _, r in OPTIONAL_TABLE_CASES])
-def test_optional_tables_follow_the_same_rules(tmp_path, table, column, raw, reason):
+def test_optional_tables_follow_the_same_rules(engine, tmp_path, table, column, raw, reason):
     extract = write_extract(tmp_path / "extract",
                             tables={table: clean_rows(table) + [dirty_row(table, **{column: raw})]})
-    got = report(run_ingest(extract, tmp_path / "work"), table)
+    got = report(run_ingest(engine, extract, tmp_path / "work"), table)
     assert (got.accepted, got.reasons) == (1, {reason: 1})
 
 
-def test_clean_extract_is_accepted_whole(tmp_path):
-    result = run_ingest(write_extract(tmp_path / "extract"), tmp_path / "work")
+def test_clean_extract_is_accepted_whole(engine, tmp_path):
+    result = run_ingest(engine, write_extract(tmp_path / "extract"), tmp_path / "work")
     for table in BASE:
         got = report(result, table)
         assert (got.rows_read, got.accepted, got.quarantined) == (1, 1, 0), table
 
 
-def test_dates_on_the_as_of_date_are_accepted(tmp_path):
+def test_dates_on_the_as_of_date_are_accepted(engine, tmp_path):
     """'Not after the as-of date' means on the day is fine; the day after is quarantined."""
     day = AS_OF.isoformat()
     extract = write_extract(tmp_path / "extract", add={
         "clinical_events": [dirty_row("clinical_events", date=day)],
         "apcs": [dirty_row("apcs", admission_date=day, discharge_date=day)],
     })
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     assert report(result, "clinical_events").accepted == 2
     assert report(result, "apcs").accepted == 2
 
 
-def test_a_row_breaking_several_rules_gets_the_first_reason(tmp_path):
+def test_a_row_breaking_several_rules_gets_the_first_reason(engine, tmp_path):
     """Order: missing, unparseable, invalid, NHS number, date order, as-of, unknown reference."""
     events = [
         # patient_id date          snomedct_code  numeric_value  -> reason
@@ -206,7 +206,7 @@ def test_a_row_breaking_several_rules_gets_the_first_reason(tmp_path):
     extract = write_extract(tmp_path / "extract", add={"clinical_events": [
         {"patient_id": p, "date": d, "snomedct_code": s, "numeric_value": v} for p, d, s, v in events
     ]})
-    got = report(run_ingest(extract, tmp_path / "work"), "clinical_events")
+    got = report(run_ingest(engine, extract, tmp_path / "work"), "clinical_events")
     assert got.reasons == {
         "missing date": 1,
         "unparseable date": 1,
@@ -220,11 +220,11 @@ def test_a_row_breaking_several_rules_gets_the_first_reason(tmp_path):
                   date_of_death="2027-01-01"),                              # and after as-of
     ]
     extract = write_extract(tmp_path / "extract2", add={"patients": patients})
-    got = report(run_ingest(extract, tmp_path / "work2"), "patients")
+    got = report(run_ingest(engine, extract, tmp_path / "work2"), "patients")
     assert got.reasons == {"invalid NHS number": 1, "date_of_death after as-of date": 1}
 
 
-def test_invalid_value_comes_before_invalid_nhs_number(tmp_path):
+def test_invalid_value_comes_before_invalid_nhs_number(engine, tmp_path):
     """Regression (the NHS number check ran in column order, before the checks of the columns
     after nhs_number): the documented order puts every invalid value or format first, so a
     patient with a bad check digit AND an invalid sex or LSOA code is quarantined as the
@@ -238,32 +238,32 @@ def test_invalid_value_comes_before_invalid_nhs_number(tmp_path):
     extract = write_extract(tmp_path / "extract", add={"patients": [
         dirty_row("patients", patient_id=p, nhs_number=n, sex=s, lsoa_code=lsoa) for p, n, s, lsoa in patients
     ]})
-    got = report(run_ingest(extract, tmp_path / "work"), "patients")
+    got = report(run_ingest(engine, extract, tmp_path / "work"), "patients")
     assert got.reasons == {"invalid sex": 1, "invalid lsoa_code": 1, "invalid NHS number": 1}
 
 
 # ----------------------------------------------------------------------------------- duplicates
-def test_exact_duplicate_rows_keep_one_copy(tmp_path):
+def test_exact_duplicate_rows_keep_one_copy(engine, tmp_path):
     """Exact copies of a row (same values in every column) are one row: one is accepted, the
     other copies are quarantined as 'duplicate row'."""
     spell = clean_rows("apcs")[0]
     extract = write_extract(tmp_path / "extract", tables={"apcs": [spell, spell, spell]})
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     got = report(result, "apcs")
     assert (got.accepted, got.reasons) == (1, {"duplicate row": 2})
     assert [r["spell_id"] for r in rows(result.tables["apcs"])] == ["S1"]
 
 
-def test_copies_differing_only_in_blank_padding_are_exact_duplicates(tmp_path):
+def test_copies_differing_only_in_blank_padding_are_exact_duplicates(engine, tmp_path):
     """Values are compared after trimming, so ' S1 ' and 'S1' are the same spell id."""
     spell = clean_rows("apcs")[0]
     padded = {k: f" {v} " for k, v in spell.items()}
     extract = write_extract(tmp_path / "extract", tables={"apcs": [spell, padded]})
-    got = report(run_ingest(extract, tmp_path / "work"), "apcs")
+    got = report(run_ingest(engine, extract, tmp_path / "work"), "apcs")
     assert (got.accepted, got.reasons) == (1, {"duplicate row": 1})
 
 
-def test_duplicated_key_with_conflicting_values_quarantines_every_version(tmp_path):
+def test_duplicated_key_with_conflicting_values_quarantines_every_version(engine, tmp_path):
     """Two rows share a unique id but disagree elsewhere: there is no telling which is right,
     so all of them are quarantined."""
     versions = [
@@ -274,24 +274,24 @@ def test_duplicated_key_with_conflicting_values_quarantines_every_version(tmp_pa
     ]
     patients = [dirty_row("patients", patient_id=p, date_of_birth=d, sex=s) for p, d, s in versions]
     extract = write_extract(tmp_path / "extract", tables={"patients": patients})
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     got = report(result, "patients")
     assert (got.accepted, got.reasons) == (0, {"duplicated patient_id with conflicting values": 3})
     # ... and with no accepted P1, every row referring to P1 is an unknown patient.
     assert report(result, "clinical_events").reasons == {"unknown patient_id": 1}
 
 
-def test_exact_copies_plus_a_conflicting_version(tmp_path):
+def test_exact_copies_plus_a_conflicting_version(engine, tmp_path):
     """Copies collapse first ('duplicate row'), then the surviving versions conflict."""
     a = dirty_row("ec", attendance_id="E1", department_type="01")
     b = dirty_row("ec", attendance_id="E1", department_type="03")
     extract = write_extract(tmp_path / "extract", tables={"ec": [a, a, b]})
-    got = report(run_ingest(extract, tmp_path / "work"), "ec")
+    got = report(run_ingest(engine, extract, tmp_path / "work"), "ec")
     assert (got.accepted, got.reasons) == (
         0, {"duplicate row": 1, "duplicated attendance_id with conflicting values": 2})
 
 
-def test_valid_row_is_not_a_duplicate_of_an_already_quarantined_row(tmp_path):
+def test_valid_row_is_not_a_duplicate_of_an_already_quarantined_row(engine, tmp_path):
     """Regression (duplicate flag counted quarantined rows as copies): a spell resubmitted with
     a garbled discharge date ('unknown', quarantined as unparseable) types to the same values as
     the clean spell (discharge date null). The clean spell must be accepted, not quarantined as a
@@ -299,20 +299,20 @@ def test_valid_row_is_not_a_duplicate_of_an_already_quarantined_row(tmp_path):
     clean = clean_rows("apcs")[0] | {"discharge_date": ""}
     garbled = clean | {"discharge_date": "unknown"}
     extract = write_extract(tmp_path / "extract", tables={"apcs": [garbled, clean]})
-    got = report(run_ingest(extract, tmp_path / "work"), "apcs")
+    got = report(run_ingest(engine, extract, tmp_path / "work"), "apcs")
     assert (got.accepted, got.reasons) == (1, {"unparseable discharge_date": 1})
 
 
-def test_unique_key_only_applies_to_keyed_tables(tmp_path):
+def test_unique_key_only_applies_to_keyed_tables(engine, tmp_path):
     """Event tables have no unique id: two identical events (e.g. two issues of the same drug on
     one day) are both kept."""
     issue = clean_rows("medications")[0]
     extract = write_extract(tmp_path / "extract", tables={"medications": [issue, issue]})
-    assert report(run_ingest(extract, tmp_path / "work"), "medications").accepted == 2
+    assert report(run_ingest(engine, extract, tmp_path / "work"), "medications").accepted == 2
 
 
 # ---------------------------------------------------------------------- accepted and quarantined
-def test_accepted_rows_keep_their_typed_values(tmp_path):
+def test_accepted_rows_keep_their_typed_values(engine, tmp_path):
     extract = write_extract(tmp_path / "extract", tables={
         "clinical_events": [
             # patient_id  date           snomedct_code  numeric_value
@@ -321,7 +321,7 @@ def test_accepted_rows_keep_their_typed_values(tmp_path):
         ],
         "apcs": [clean_rows("apcs")[0] | {"admission_method": "2a", "discharge_date": ""}],
     })
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     assert rows(result.tables["clinical_events"], order_by=["date"]) == [
         {"patient_id": "P1", "date": date(2025, 6, 1), "snomedct_code": "38341003", "numeric_value": 142.5},
         {"patient_id": "P1", "date": date(2025, 6, 2), "snomedct_code": "38341003", "numeric_value": None},
@@ -338,9 +338,9 @@ def test_accepted_rows_keep_their_typed_values(tmp_path):
     assert report(result, "apcs").reasons == {"invalid admission_method": 1}
 
 
-def test_quarantine_file_holds_the_raw_text_and_the_reason(tmp_path):
+def test_quarantine_file_holds_the_raw_text_and_the_reason(engine, tmp_path):
     bad = dirty_row("patients", date_of_birth="01/02/1950", sex="F")
-    result = run_ingest(write_extract(tmp_path / "extract", add={"patients": [bad]}), tmp_path / "work")
+    result = run_ingest(engine, write_extract(tmp_path / "extract", add={"patients": [bad]}), tmp_path / "work")
     quarantined = pq.read_table(result.quarantine_dir / "patients.parquet").to_pylist()
     assert quarantined == [{
         "patient_id": "P2", "nhs_number": "9434765919", "date_of_birth": "01/02/1950", "sex": "F",
@@ -351,9 +351,9 @@ def test_quarantine_file_holds_the_raw_text_and_the_reason(tmp_path):
     assert pq.read_table(result.quarantine_dir / "practices.parquet").num_rows == 0
 
 
-def test_annotated_file_keeps_raw_text_only_for_quarantined_rows(tmp_path):
+def test_annotated_file_keeps_raw_text_only_for_quarantined_rows(engine, tmp_path):
     bad = dirty_row("patients", sex="F")
-    result = run_ingest(write_extract(tmp_path / "extract", add={"patients": [bad]}), tmp_path / "work")
+    result = run_ingest(engine, write_extract(tmp_path / "extract", add={"patients": [bad]}), tmp_path / "work")
     annotated = pq.read_table(tmp_path / "work" / "ingest" / "patients.parquet").to_pylist()
     by_id = {r["patient_id"]: r for r in annotated}
     assert by_id["P1"]["reason"] is None and by_id["P1"]["raw_sex"] is None
@@ -361,8 +361,8 @@ def test_annotated_file_keeps_raw_text_only_for_quarantined_rows(tmp_path):
 
 
 # ------------------------------------------------------------------------ absent tables, columns
-def test_absent_optional_table_is_an_empty_table_with_its_columns(tmp_path):
-    result = run_ingest(write_extract(tmp_path / "extract"), tmp_path / "work")
+def test_absent_optional_table_is_an_empty_table_with_its_columns(engine, tmp_path):
+    result = run_ingest(engine, write_extract(tmp_path / "extract"), tmp_path / "work")
     for table, columns in [
         ("social_care_packages", {"patient_id": "string", "start_date": "date", "end_date": "date",
                                   "service_type": "string"}),
@@ -374,16 +374,16 @@ def test_absent_optional_table_is_an_empty_table_with_its_columns(tmp_path):
         assert report(result, table).file is None
 
 
-def test_present_optional_table_is_ingested(tmp_path):
+def test_present_optional_table_is_ingested(engine, tmp_path):
     extract = write_extract(tmp_path / "extract", tables=dict(OPTIONAL))
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     assert report(result, "opt_outs").accepted == 1
     assert rows(result.tables["social_care_packages"]) == [
         {"patient_id": "P1", "start_date": date(2024, 1, 1), "end_date": None, "service_type": "home care"}
     ]
 
 
-def test_absent_optional_columns_are_filled_with_nulls(tmp_path):
+def test_absent_optional_columns_are_filled_with_nulls(engine, tmp_path):
     """nhs_number, lsoa_code, ethnicity_group (patients), numeric_value (clinical_events),
     secondary_diagnoses (apcs) and department_type (ec) may be left out of a file."""
     extract = write_extract(tmp_path / "extract", drop_columns={
@@ -392,7 +392,7 @@ def test_absent_optional_columns_are_filled_with_nulls(tmp_path):
         "ec": ["department_type"],
         "apcs": ["secondary_diagnoses"],
     })
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     patient = rows(result.tables["patients"])[0]
     assert (patient["ethnicity_group"], patient["nhs_number"], patient["lsoa_code"]) == (None, None, None)
     assert rows(result.tables["clinical_events"])[0]["numeric_value"] is None
@@ -401,14 +401,14 @@ def test_absent_optional_columns_are_filled_with_nulls(tmp_path):
 
 
 # ------------------------------------------------------------------------------- apcs_diagnoses
-def test_apcs_diagnoses_one_row_per_position_with_canonical_codes(tmp_path):
+def test_apcs_diagnoses_one_row_per_position_with_canonical_codes(engine, tmp_path):
     """Position 0 is the primary; secondary codes follow 1, 2, ... in the order written, split on
     any of , ; | or spaces. Tokens that are not ICD-10 are dropped and counted in a note."""
     spell = clean_rows("apcs")[0] | {
         "primary_diagnosis": "j44.1d",
         "secondary_diagnoses": "I10X; f05.1 | M32.1+,N08.5*  E11.9- ZZ9,,G473-",
     }
-    result = run_ingest(write_extract(tmp_path / "extract", tables={"apcs": [spell]}), tmp_path / "work")
+    result = run_ingest(engine, write_extract(tmp_path / "extract", tables={"apcs": [spell]}), tmp_path / "work")
     got = [(r["position"], r["icd10_code"], r["icd10_code3"])
            for r in rows(result.tables["apcs_diagnoses"], order_by=["position"])]
     assert got == [
@@ -428,23 +428,23 @@ def test_apcs_diagnoses_one_row_per_position_with_canonical_codes(tmp_path):
         "spell_id": "S1", "patient_id": "P1", "admission_method": "21"}
 
 
-def test_apcs_diagnoses_only_from_accepted_spells(tmp_path):
+def test_apcs_diagnoses_only_from_accepted_spells(engine, tmp_path):
     bad = dirty_row("apcs", patient_id="P404", primary_diagnosis="I10X")
-    result = run_ingest(write_extract(tmp_path / "extract", add={"apcs": [bad]}), tmp_path / "work")
+    result = run_ingest(engine, write_extract(tmp_path / "extract", add={"apcs": [bad]}), tmp_path / "work")
     assert {r["spell_id"] for r in rows(result.tables["apcs_diagnoses"])} == {"S1"}
 
 
-def test_leading_separator_does_not_skip_a_position(tmp_path):
+def test_leading_separator_does_not_skip_a_position(engine, tmp_path):
     """Regression (SUS strings start with '||'): the empty piece before a leading separator is
     not a token and must not use up a position; the first secondary code is position 1."""
     spell = clean_rows("apcs")[0] | {"primary_diagnosis": "E119", "secondary_diagnoses": "||E119 ,J849"}
-    result = run_ingest(write_extract(tmp_path / "extract", tables={"apcs": [spell]}), tmp_path / "work")
+    result = run_ingest(engine, write_extract(tmp_path / "extract", tables={"apcs": [spell]}), tmp_path / "work")
     got = [(r["position"], r["icd10_code"])
            for r in rows(result.tables["apcs_diagnoses"], order_by=["position"])]
     assert got == [(0, "E119"), (1, "E119"), (2, "J849")]
 
 
-def test_sus_apcs_file_maps_onto_apcs(tmp_path):
+def test_sus_apcs_file_maps_onto_apcs(engine, tmp_path):
     """A SUS+ spell file (`sus_apcs.csv`, NCDR/UDAL column names) feeds the apcs table.
     Der_Diagnosis_All holds every episode's codes ('||' between episodes, ',' between codes);
     its first code is the primary when Spell_Primary_Diagnosis is absent; the admission method
@@ -459,7 +459,7 @@ def test_sus_apcs_file_maps_onto_apcs(tmp_path):
                "Admission_Method", "Der_Diagnosis_All"]
     extract = write_extract(tmp_path / "extract", drop=["apcs"])
     write_csv(extract / "sus_apcs.csv", [dict(zip(columns, r, strict=True)) for r in sus], columns)
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
 
     got = report(result, "apcs")
     assert (got.file, got.rows_read, got.accepted, got.reasons) == (
@@ -477,11 +477,11 @@ def test_sus_apcs_file_maps_onto_apcs(tmp_path):
     assert result.input_files["apcs"].name == "sus_apcs.csv"
 
 
-def test_sus_apcs_spell_primary_wins_when_present(tmp_path):
+def test_sus_apcs_spell_primary_wins_when_present(engine, tmp_path):
     columns = ["APCS_Ident", "Der_Pseudo_NHS_Number", "Admission_Date", "Discharge_Date",
                "Admission_Method", "Der_Diagnosis_All", "Spell_Primary_Diagnosis"]
     sus = [("1001", "P1", "2025-01-10", "2025-01-15", "21", "||E119 ,J849 ||I801", "J849")]
     extract = write_extract(tmp_path / "extract", drop=["apcs"])
     write_csv(extract / "sus_apcs.csv", [dict(zip(columns, r, strict=True)) for r in sus], columns)
-    result = run_ingest(extract, tmp_path / "work")
+    result = run_ingest(engine, extract, tmp_path / "work")
     assert rows(result.tables["apcs"])[0]["primary_diagnosis"] == "J849"

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from npc_risk.risk.config import RiskConfig
+from npc_risk.config import RiskConfig
 from npc_risk.risk.drivers import assign_groups, explain_model, render, top_drivers
 from npc_risk.risk.design import ORDINAL_LEVELS, FeatureSpec
 from npc_risk.risk.model import TrainedModel, train_model

@@ -18,7 +18,8 @@ from datetime import date, timedelta
 import pytest
 
 from npc_risk.codelists import load_codelists
-from npc_risk.features import FeatureConfig, derive_features, memtables
+from npc_risk.config import FeatureConfig
+from npc_risk.features import derive_features, memtables
 from npc_risk.features.events import column_name
 from tests.reference_rules import dx_holds
 
@@ -135,13 +136,13 @@ def _reference(patients, ce, med, dx, conds):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_flags_evidence_and_unmatched_equal_the_rules(seed):
+def test_flags_evidence_and_unmatched_equal_the_rules(engine, seed):
     patients, ce, med, dx, regs = _data(seed)
     config = FeatureConfig()
     valued = {(v.catalogue, v.key) for v in CS.value_rules}
     conds = [(name, c) for name in (config.preset, "efi", "flags") for c in CS.catalogue(name)
              if c.dx_lists or c.rx_lists or (name, c.key) in valued]  # not derived polypharmacy
-    r = derive_features(memtables(patients=patients, practice_registrations=regs, clinical_events=ce,
+    r = derive_features(engine, memtables(patients=patients, practice_registrations=regs, clinical_events=ce,
                                   medications=med, apcs_diagnoses=dx),
                         as_of=T, codelists=CS, config=config)
     want_flags, want_ev = _reference(patients, ce, med, dx, conds)

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from npc_risk.errors import ModelError
-from npc_risk.risk.config import RiskConfig
+from npc_risk.config import RiskConfig
 from npc_risk.risk.model import holdout_practices, score, train_model
 from npc_risk.risk.oracle import oracle_comparison
 from npc_risk.risk.synthetic import synthetic_features

@@ -11,7 +11,7 @@ import skops.io as sio
 
 from npc_risk.errors import ModelError
 from npc_risk.risk.card import REQUIRED_METRICS, SUBGROUP_DIMENSIONS
-from npc_risk.risk.config import CALIBRATIONS, ESTIMATORS, RiskConfig
+from npc_risk.config import CALIBRATIONS, ESTIMATORS, RiskConfig
 from npc_risk.risk.model import score, train_model
 from npc_risk.risk.persist import FORMAT, TRUSTED_TYPES, load_model, save_model
 from npc_risk.risk.synthetic import synthetic_features

@@ -1,11 +1,10 @@
 """Clinical features as ibis expressions: population, LTCs, eFI, HFRS, utilisation, flags.
 
-    derive_features(tables, *, as_of, codelists, config) -> FeatureResult
+    derive_features(engine, tables, *, as_of, codelists, config) -> FeatureResult
 """
 
-from npc_risk.features.config import FeatureConfig
 from npc_risk.features.derive import FeatureResult, derive_features, efi_category
 from npc_risk.features.tables import STAGED_SCHEMAS, complete_tables, memtables
 
-__all__ = ["STAGED_SCHEMAS", "FeatureConfig", "FeatureResult", "complete_tables",
+__all__ = ["STAGED_SCHEMAS", "FeatureResult", "complete_tables",
            "derive_features", "efi_category", "memtables"]

@@ -5,16 +5,15 @@ run on DuckDB or Spark. Contract and column list: docs/architecture.md.
 
 Cost model (benchmarks/features.py): the intermediates that more than one output needs — the
 population, the matched-event aggregate (`events.evidence_base`), the long flags, the
-per-person medicines and the HFRS categories — are materialised once with `Table.cache()` on the
-backend the input tables belong to (a DuckDB temp table; `persist` on Spark). So calling
-`derive_features` runs those queries; `person`, `evidence` and `unmatched` stay lazy and read the
-cached tables. The cache lives as long as the returned `FeatureResult` (ibis releases it when the
-expressions are garbage-collected).
+per-person medicines and the HFRS categories — are materialised once with `engine.cache()` (a
+DuckDB temp table; `persist` on Spark). So calling `derive_features` runs those queries; `person`,
+`evidence` and `unmatched` stay lazy and read the cached tables, which the engine owns and
+releases when it closes (npc_risk.engine).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,11 +22,12 @@ import ibis
 from npc_risk.codelists.model import CodelistSet
 from npc_risk.codelists.weights import load_hfrs_weights
 from npc_risk.features import conditions as cond
-from npc_risk.features.config import FeatureConfig
+from npc_risk.config import FeatureConfig
+from npc_risk.engine import Engine
 from npc_risk.errors import CodelistError
 from npc_risk.features.events import column_name, evidence_base, rule_map, rx_windows, unmatched_counts, value_map
 from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_person
-from npc_risk.features.population import population
+from npc_risk.features.population import population as registered
 from npc_risk.features.tables import complete_tables, rows_memtable
 from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS, utilisation
 
@@ -54,8 +54,11 @@ def efi_category(deficits: ibis.Value) -> ibis.Value:
                       else_="severe")
 
 
-def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists: CodelistSet,
-                    config: FeatureConfig) -> FeatureResult:
+def derive_features(engine: Engine, tables: Mapping[str, ibis.Table], *, as_of: date,
+                    codelists: CodelistSet, config: FeatureConfig,
+                    population: Callable = registered) -> FeatureResult:
+    """The `npc_core` feature set for `population(tables, as_of)` (default: registered and alive
+    on `as_of`; definition.py names the others)."""
     tables = complete_tables(tables)
     catalogues = {name: list(codelists.catalogue(name)) for name in (config.preset, "efi", "flags")}
     # `part` rows (model.Condition.any_of) are rules without an output column of their own
@@ -73,14 +76,14 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
                       if codelists.lists[n].system == "icd10" for code, _ in codelists.lists[n].codes})
     weights = load_hfrs_weights()
 
-    # Intermediate tables used by more than one output are computed once and cached on the
-    # tables' backend (DuckDB temp table / Spark persist); everything else stays lazy. The
+    # Intermediate tables used by more than one output are computed once and cached by the
+    # engine (DuckDB temp table / Spark persist); everything else stays lazy. The
     # matched events are aggregated straight from the sources (never materialised); the
     # population is applied where the flags meet it (condition_flags), not to every event.
-    pop = population(tables, as_of).cache()
+    pop = engine.cache(population(tables, as_of))
     in_pop = pop.select("patient_id")
     people = tables["patients"].select("patient_id", "sex")
-    base = evidence_base(tables, rmap, vmap, people, as_of, lengths, rx_windows(coded)).cache()
+    base = engine.cache(evidence_base(tables, rmap, vmap, people, as_of, lengths, rx_windows(coded)))
     params = cond.params_table(coded)
     long = cond.condition_flags(base, params, pop, as_of)
 
@@ -95,7 +98,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     # filter (fewer rows to match)
     pm = med.group_by(["patient_id", "dmd_code"]).aggregate(
         first_date=med.date.min(), last_date=med.date.max())
-    pm = pm.semi_join(in_pop, "patient_id").cache()
+    pm = engine.cache(pm.semi_join(in_pop, "patient_id"))
     imap = rows_memtable(sorted(codelists.ingredients.items()), {"code": "string", "ingredient": "string"})
     per = pm.left_join(imap, pm.dmd_code == imap.code)
     per = per.select("patient_id", medicine=per.ingredient.fill_null(per.dmd_code)).distinct()
@@ -103,7 +106,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
     poly = poly.filter(poly._n >= config.polypharmacy_min).select(
         "patient_id", col=ibis.literal("efi_polypharmacy"))
     # each (patient, col) once: condition_flags groups by it, and polypharmacy is only derived
-    long_parts = ibis.union(long.filter(long.col != "efi_polypharmacy"), poly).cache()
+    long_parts = engine.cache(ibis.union(long.filter(long.col != "efi_polypharmacy"), poly))
     long = cond.with_parts(long_parts, pairs)
 
     ltc_cols = [column_name(c) for c in ltc]
@@ -113,7 +116,7 @@ def derive_features(tables: Mapping[str, ibis.Table], *, as_of: date, codelists:
                              {"ltc_count": ltc_cols, "efi_deficits": efi_cols})
 
     cats = hfrs_categories(tables["apcs_diagnoses"], weights, as_of, config.hfrs_window_days)
-    cats = cats.semi_join(in_pop, "patient_id").cache()
+    cats = engine.cache(cats.semi_join(in_pop, "patient_id"))
     person = person.left_join(hfrs_per_person(cats), "patient_id").drop("patient_id_right")
     for u in utilisation(tables, as_of):
         person = person.left_join(u, "patient_id").drop("patient_id_right")

@@ -18,7 +18,7 @@ Typical use (pipeline):
 
 from npc_risk.risk.apply import explain_people, score_people
 from npc_risk.risk.card import evaluate
-from npc_risk.risk.config import RiskConfig
+from npc_risk.config import RiskConfig
 from npc_risk.risk.drivers import explain_model, explain_rules
 from npc_risk.risk.labels import check_windows, emergency_admission_label, label_window
 from npc_risk.risk.metrics import suppress, suppressed_rate

@@ -7,7 +7,7 @@ automatically at the next training; at scoring, a column the model was trained o
 missing raises `ModelError` (retrain), extra columns are ignored and counted in the log.
 
 What is never a feature: identifiers, geography, free text, the opt-out flag
-(`config.NEVER_FEATURES`), dates, anything named like an outcome (`label*`, `outcome*`,
+(`NEVER_FEATURES` below), dates, anything named like an outcome (`label*`, `outcome*`,
 `truth*`, `*_next_*`), and `config.exclude_features`.
 
 Encoding:
@@ -34,7 +34,14 @@ import numpy as np
 import pandas as pd
 
 from npc_risk.errors import ModelError
-from npc_risk.risk.config import NEVER_FEATURES
+
+# Identifiers, geography, free text and the opt-out flags are never predictors. Held as a constant
+# (not config) because using any of them would be a bug, not a modelling choice.
+NEVER_FEATURES = frozenset({
+    "patient_id", "nhs_number", "practice_code", "practice_name", "pcn_code", "pcn_name",
+    "lcp_name", "lsoa_code", "ltc_conditions", "type1_optout", "ndo", "date_of_birth",
+    "date_of_death", "neighbourhood", "label",
+})
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from npc_risk.errors import ModelError
-from npc_risk.risk.config import RiskConfig
+from npc_risk.config import RiskConfig
 from npc_risk.risk.design import FeatureSpec
 
 log = logging.getLogger(__name__)

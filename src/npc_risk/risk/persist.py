@@ -30,7 +30,7 @@ import skops.io as sio
 from npc_risk import io
 from npc_risk.errors import ConfigError, ModelError
 from npc_risk.risk.card import render_markdown
-from npc_risk.risk.config import RiskConfig
+from npc_risk.config import RiskConfig
 from npc_risk.risk.design import FeatureSpec
 from npc_risk.risk.model import TrainedModel
 

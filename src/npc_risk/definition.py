@@ -1,0 +1,46 @@
+"""What a pipeline definition's names mean: the registries behind `[pipeline]` in the TOML.
+
+    [pipeline]
+    population = "registered"
+    feature_sets = ["npc_core"]
+    outcome = "emergency_admission_12m"
+    selection = "neighbourhood_top_fraction"
+    outputs = ["patients", "cohort", "neighbourhoods", "evidence"]
+
+The config package lists the allowed names (config.sections); this module maps each to the code
+that carries it out, so a condition pipeline (respiratory, children's asthma) is a new TOML plus
+its own entries here (a population, a feature set), not a second copy of the run. A feature set
+is a function `(engine, tables, *, as_of, codelists, config) -> FeatureResult` whose `person`
+table has one row per person of the population (the first set) or is joined to it on patient_id
+(every further set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from npc_risk.config.sections import FEATURE_SETS, OUTCOMES, POPULATIONS, SELECTIONS
+from npc_risk.features import derive_features
+from npc_risk.features.population import population as registered_population
+from npc_risk.risk.labels import emergency_admission_label
+
+_POPULATIONS: dict[str, Callable] = {"registered": registered_population}
+_FEATURE_SETS: dict[str, Callable] = {"npc_core": derive_features}
+_OUTCOMES: dict[str, Callable] = {"emergency_admission_12m": emergency_admission_label}
+_SELECTIONS: tuple[str, ...] = ("neighbourhood_top_fraction",)  # cohort.select_cohort
+
+# The config's allowed names and the registries are one list: a name without code is a bug.
+assert set(_POPULATIONS) == set(POPULATIONS) and set(_FEATURE_SETS) == set(FEATURE_SETS)
+assert set(_OUTCOMES) == set(OUTCOMES) and set(_SELECTIONS) == set(SELECTIONS)
+
+
+def population(name: str) -> Callable:
+    return _POPULATIONS[name]
+
+
+def feature_set(name: str) -> Callable:
+    return _FEATURE_SETS[name]
+
+
+def outcome(name: str) -> Callable:
+    return _OUTCOMES[name]

@@ -40,8 +40,8 @@ def population(rows: list[dict]) -> ibis.Table:
     return ibis.memtable(pa.Table.from_pylist(rows))
 
 
-def run(rows, config=None, previous=None):
-    result = select_cohort(population(rows), config=config or CohortConfig(),
+def run(rows, config=None, previous=None, optouts=("type1_optout",)):
+    result = select_cohort(population(rows), config=config or CohortConfig(), optouts=optouts,
                            previous_patients=previous)
     patients = {r["patient_id"]: r for r in result.patients.to_pyarrow().to_pylist()}
     report = {r["neighbourhood"]: r for r in result.report.to_pyarrow().to_pylist()}
@@ -106,11 +106,10 @@ def test_exclusions_first_reason_in_fixed_order_and_each_counted():
 
 def test_switched_off_exclusions_are_ranked():
     rows = [person("home", ltc_count=3, care_home=True, type1_optout=True, risk_score=0.9)]
-    config = CohortConfig.from_mapping({"exclusions": {"care_home": False}})
+    config = CohortConfig(exclude_care_home=False)
     patients, _ = run(rows, config)
     assert patients["home"]["exclusion_reason"] == "type1_optout"
-    config = CohortConfig(exclude_care_home=False, exclude_type1_optout=False)
-    patients, report = run(rows, config)
+    patients, report = run(rows, config, optouts=())
     assert patients["home"]["exclusion_reason"] is None
     assert patients["home"]["neighbourhood_rank"] == 1
     assert report["P1"]["excluded_care_home"] == 0

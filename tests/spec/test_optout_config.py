@@ -27,7 +27,6 @@ type 1), so population = planning_population + ndo_excluded + type1_excluded.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import ibis
@@ -68,7 +67,8 @@ def run(toml: str, tmp_path: Path) -> dict:
     table = table.drop_columns(["type1_optout"])
     table = table.append_column("type1_optout", pa.array([i < 5 for i in index]))
     table = table.append_column("ndo_optout", pa.array([3 <= i < 10 for i in index]))
-    result = select_cohort(ibis.memtable(table), config=config.cohort)
+    result = select_cohort(ibis.memtable(table), config=config.cohort,
+                           optouts=config.outputs.case_finding.applied)
     stats = neighbourhood_statistics(result.patients, result.report,
                                      optouts=config.outputs.planning.applied)
     row = stats.to_pyarrow().to_pylist()[0]
@@ -114,6 +114,6 @@ def test_case_finding_ndo_rule_removes_people_from_the_lists_only(tmp_path):
 def test_a_case_finding_ndo_rule_needs_the_flag_column():
     """Asked to apply the NDO to the lists without an `ndo_optout` column: a schema error, not
     a silent no-op."""
-    cohort = replace(load_config(None).cohort, exclude_ndo_optout=True)
     with pytest.raises(SchemaError, match=r"\['ndo_optout'\]"):
-        select_cohort(toy_neighbourhood(), config=cohort)
+        select_cohort(toy_neighbourhood(), config=load_config(None).cohort,
+                      optouts=("type1_optout", "ndo_optout"))

@@ -275,7 +275,8 @@ def test_palliative_care_from_gp_or_hospital(engine, cs):
 # ---------------------------------------------------------------- utilisation (§5, conventions §1.8, §1.10)
 
 def test_utilisation_windows_and_definitions(engine, cs):
-    """Emergency = method starting with 2 (incl. 2A-2D, 28); window (T-365d, T]; bed days are
+    """Emergency = admissions.is_emergency_admission, the outcome's code set (21-25, 2A, 2D, 28;
+    not 2B transfers or 2C births, §5.1); window (T-365d, T]; bed days are
     LOS to min(discharge, T), same-day = 0, open spells count to T; electives 11/12/13;
     OPA attended 5/6, DNA 3/7; GP attended only; social care active on T."""
     def spell(sid, pid, adm, dis, method):
@@ -286,7 +287,9 @@ def test_utilisation_windows_and_definitions(engine, cs):
             spell("s3", "p", 3, None, "28"),    # open: 3 days to T
             spell("s4", "p", 365, 360, "21"),   # outside the window
             spell("s5", "p", 200, 198, "12"),   # elective
-            spell("s6", "p", 50, 49, "31")]     # maternity: neither
+            spell("s6", "p", 50, 49, "31"),     # maternity: neither
+            spell("s7", "p", 40, 30, "2B"),     # transfer: not an emergency admission (was 1 and 10 days)
+            spell("s8", "p", 60, 60, "2C")]     # birth at home: not an emergency admission
     ec = [{"attendance_id": f"a{i}", "patient_id": "p", "arrival_date": d(x)} for i, x in enumerate([0, 364, 365])]
     opa = [{"appointment_id": f"o{s}", "patient_id": "p", "appointment_date": d(5), "attendance_status": s}
            for s in "234567"]

@@ -1,8 +1,11 @@
-"""Spec: the 12-month emergency admission label (clinical-definitions.md §5).
+"""Spec: emergency admission and the 12-month label (clinical-definitions.md §5).
 
-Rule: label = 1 when the person has >= 1 spell with admission method in
-{21, 22, 23, 24, 25, 2A, 2D, 28} and admission date in (T, T + 365 days]; 2B (transfer) and
-2C (birth at home) never count; an admission ON T belongs to the feature window.
+Rule: a spell is an emergency admission when its admission method is in
+{21, 22, 23, 24, 25, 2A, 2D, 28} (`admissions.is_emergency_admission`, from
+data/risk/emergency_admission_methods.csv; the same set for the label and the utilisation
+features); 2B (transfer) and 2C (birth at home) never count although they start with 2.
+label = 1 when the person has >= 1 such spell with admission date in (T, T + 365 days]; an
+admission ON T belongs to the feature window.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import ibis
 import pandas as pd
 import pytest
 
+from npc_risk.admissions import describe_methods, emergency_admission_methods, is_emergency_admission
 from npc_risk.errors import ModelError
 from npc_risk.risk.labels import check_windows, emergency_admission_label, label_window
-from npc_risk.risk.resources import emergency_admission_methods
 
 T = date(2025, 3, 31)
 
@@ -79,6 +82,36 @@ def test_shorter_window():
 
 def test_code_set_is_the_packaged_data():
     assert set(emergency_admission_methods()) == {"21", "22", "23", "24", "25", "2A", "2D", "28"}
+    assert describe_methods() == "21-25, 2A, 2D, 28"  # as the model card prints it
+
+
+#  method  emergency  starts_with_2  why
+METHODS = """
+21   1  1  own emergency department
+25   1  1  mental health crisis team
+2A   1  1  another provider's emergency department
+2B   0  1  transfer of an admitted patient: one illness, counted where it began
+2C   0  1  baby born at home as intended
+2D   1  1  other emergency admission
+28   1  1  legacy other means
+11   0  0  elective waiting list
+31   0  0  maternity ante-partum
+81   0  0  transfer (not emergency)
+"""
+
+
+def test_is_emergency_admission_one_rule_for_columns_arrays_and_codes():
+    """The data file and the old `startswith("2")` spelling agree on every code the file holds;
+    they differ only on 2B and 2C, which the file (clinical-definitions §5.1) leaves out."""
+    rows = [line.split(maxsplit=3) for line in METHODS.strip().splitlines()]
+    codes, expected = [r[0] for r in rows], [bool(int(r[1])) for r in rows]
+    column = ibis.memtable(pd.DataFrame({"m": codes}), schema={"m": "string"})
+    got = column.select(e=is_emergency_admission(column.m)).to_pyarrow()["e"].to_pylist()
+    assert got == expected
+    assert list(is_emergency_admission(codes)) == expected
+    assert [is_emergency_admission(c) for c in codes] == expected
+    assert all(c.startswith("2") for c in emergency_admission_methods())
+    assert [r[0] for r in rows if bool(int(r[1])) != bool(int(r[2]))] == ["2B", "2C"]
 
 
 def test_window_helpers():

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from npc_risk.admissions import is_emergency_admission
 from npc_risk.risk.design import FeatureSpec
 from npc_risk.risk.labels import emergency_admission_label
-from npc_risk.risk.resources import emergency_admission_methods
 
 T = date(2025, 3, 31)
 SCHEMA = {"spell_id": "string", "patient_id": "string", "admission_date": "date",
@@ -26,7 +26,7 @@ SCHEMA = {"spell_id": "string", "patient_id": "string", "admission_date": "date"
 
 def prior_emergency_admissions(apcs: ibis.Table, *, as_of: date) -> pd.DataFrame:
     """Stand-in feature: emergency spells in [as_of - 365 d, as_of] per person."""
-    t = apcs.filter(apcs.admission_method.isin(list(emergency_admission_methods())),
+    t = apcs.filter(is_emergency_admission(apcs.admission_method),
                     apcs.admission_date <= as_of,
                     apcs.admission_date >= as_of - timedelta(days=365))
     out = t.group_by("patient_id").agg(emergency_admissions_12m=t.count()).to_pyarrow().to_pandas()

@@ -11,12 +11,12 @@ import shutil
 
 import pytest
 
+from npc_risk.admissions import emergency_admission_methods
 from npc_risk.errors import CodelistError
 from npc_risk.manifest import FILE_KEYS, check_manifest, packaged_folder, read_packaged
 from npc_risk.risk.design import NEVER_FEATURES
 from npc_risk.risk.resources import (
     driver_templates,
-    emergency_admission_methods,
     points_table,
 )
 

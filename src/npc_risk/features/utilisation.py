@@ -4,10 +4,11 @@ Windows: "last 12 months" = (T - 365 d, T]; "last 24 months" = (T - 730 d, T] (i
 12). Each source is scanned once with the wider window and both counts come from the same group-by.
 
 Rules (clinical-definitions.md §5; nhs-data-conventions.md §1.4, §1.8, §1.10):
-* emergency_admissions_12m / _24m: spells whose admission_method starts with `2` (21-25, 2A-2D,
-  28 — the issue's definition for the *feature*; the outcome excludes 2B/2C, §5.1). One row is
-  one spell (spell_id is the staged apcs table's unique key), never episodes.
-* emergency_bed_days_12m: sum over the 12-month spells of (min(discharge_date, T) -
+* emergency_admissions_12m / _24m: emergency admissions as `admissions.is_emergency_admission`
+  defines them for the outcome too (21-25, 2A, 2D, 28; not 2B transfers or 2C births: "the same
+  code set defines emergency admissions in the previous 12 months", §5.1). One row is one spell
+  (spell_id is the staged apcs table's unique key), never episodes.
+* emergency_bed_days_12m: sum over the 12-month emergency admissions of (min(discharge_date, T) -
   admission_date); a same-day spell counts 0; a spell still open (null discharge) or ending after
   T counts only the days up to T (no facts after T, §6.3).
 * elective_admissions_12m: methods 11, 12, 13.
@@ -30,6 +31,8 @@ from datetime import date
 
 import ibis
 
+from npc_risk.admissions import is_emergency_admission
+
 YEAR, TWO_YEARS = 365, 730
 
 
@@ -45,7 +48,7 @@ def utilisation(tables: dict[str, ibis.Table], as_of: date) -> list[ibis.Table]:
     apcs = tables["apcs"]
     apcs = apcs.filter(_within(apcs.admission_date, as_of, TWO_YEARS))
     year = _within(apcs.admission_date, as_of, YEAR)
-    emergency = apcs.admission_method.startswith("2")
+    emergency = is_emergency_admission(apcs.admission_method)
     elective = apcs.admission_method.isin(["11", "12", "13"])
     end = ibis.least(apcs.discharge_date.fill_null(t), t)
     los = ibis.greatest(end.delta(apcs.admission_date, unit="day"), 0)

@@ -23,6 +23,7 @@ import pandas as pd
 import sklearn
 
 import npc_risk
+from npc_risk.admissions import describe_methods
 from npc_risk.risk.metrics import (
     PUBLISHED_AUROC_RANGE,
     calibration_by_decile,
@@ -109,8 +110,8 @@ def build_card(model: TrainedModel, *, train_p, y_train, eval_p, y_eval,
         "card_version": 1,
         "model": {"estimator": cfg.estimator, "calibration": cfg.calibration,
                   "calibration_folds": cfg.calibration_folds},
-        "outcome": ">= 1 emergency admission spell (methods 21-25, 2A, 2D, 28) in the 365 days "
-                   "after the as-of date (clinical-definitions.md §5)",
+        "outcome": f">= 1 emergency admission spell (methods {describe_methods()}) in the 365 "
+                   "days after the as-of date (clinical-definitions.md §5)",
         "training_window": {k: str(v) for k, v in model.training_window.items()},
         "features": list(model.spec.columns),
         "feature_inputs": list(model.spec.inputs),

@@ -1,8 +1,9 @@
 """The outcome: any emergency admission in the 12 months after the index date.
 
 clinical-definitions.md §5 [D]: >= 1 hospital provider spell with admission method in
-{21, 22, 23, 24, 25, 2A, 2D, 28} and admission date in (start, start + days]. The code set is data
-(`data/risk/emergency_admission_methods.csv`).
+{21, 22, 23, 24, 25, 2A, 2D, 28} and admission date in (start, start + days]. Which spells are
+emergency admissions is `admissions.is_emergency_admission` (the one definition, also used by
+the utilisation features); the code set is data (`data/risk/emergency_admission_methods.csv`).
 
 Traps, each pinned by a spec test:
 * The window is open at the start: an admission ON the index date belongs to the feature window
@@ -20,8 +21,8 @@ from datetime import date, timedelta
 
 import ibis
 
+from npc_risk.admissions import is_emergency_admission
 from npc_risk.errors import ModelError
-from npc_risk.risk.resources import emergency_admission_methods
 
 
 def label_window(start: date, days: int = 365) -> tuple[date, date]:
@@ -55,15 +56,14 @@ def emergency_admission_label(
 ) -> ibis.Table:
     """ibis expression (patient_id string, label int8 0/1), one row per person.
 
-    apcs: the staged `apcs` table (spell level; admission_method upper case).
+    apcs: the staged `apcs` table (spell level; admission_method upper case, as staged).
     population: optional table with `patient_id`; when given the result has exactly its people,
         with 0 for those without a qualifying spell.
     methods: override the packaged code set (tests and sensitivity analyses).
     """
     lo, hi = label_window(start, days)
-    codes = list(methods if methods is not None else emergency_admission_methods())
     qualifying = apcs.filter(
-        apcs.admission_method.strip().upper().isin(codes),
+        is_emergency_admission(apcs.admission_method, methods),
         apcs.admission_date > ibis.literal(lo),
         apcs.admission_date <= ibis.literal(hi),
     )

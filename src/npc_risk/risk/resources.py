@@ -40,22 +40,6 @@ def read_csv(source: str | Path, *, required: tuple[str, ...]) -> pd.DataFrame:
     return frame
 
 
-def emergency_admission_methods(source: str | Path = "emergency_admission_methods.csv") -> tuple[str, ...]:
-    """Admission method codes that count as an emergency admission (clinical-definitions §5.1).
-
-    {21, 22, 23, 24, 25, 2A, 2D, 28}; 2B (transfer) and 2C (birth at home) are deliberately absent.
-    """
-    frame = read_csv(source, required=("code", "term"))
-    codes = frame["code"].str.strip().str.upper()
-    bad = codes[~codes.str.fullmatch(r"[1-9][0-9A-Z]")]
-    if len(bad) or codes.duplicated().any() or codes.empty:
-        raise ConfigError(
-            f"{source}: {len(bad)} malformed and {int(codes.duplicated().sum())} duplicate admission "
-            "method code(s); each code is two characters like 21 or 2A, once each"
-        )
-    return tuple(codes)
-
-
 def points_table(source: str | Path = "rules_points.csv") -> pd.DataFrame:
     """The rules-score points table, typed and checked (see `rules.rules_score` for the meaning)."""
     raw = read_csv(source, required=("feature", "min", "max", "category", "points"))

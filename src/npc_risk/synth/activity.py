@@ -21,7 +21,6 @@ from npc_risk.synth.conditions import Morbidity
 from npc_risk.synth.params import Params, band_lookup, column
 from npc_risk.synth.population import YEAR, Population
 
-OUTCOME_METHODS = ("21", "22", "23", "24", "25", "2A", "2D", "28")  # clinical-definitions §5.1
 
 
 def year_bounds(pop: Population, y: int) -> tuple[int, int]:

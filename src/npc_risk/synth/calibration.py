@@ -18,6 +18,7 @@ import ibis
 import pyarrow as pa
 
 from npc_risk import io
+from npc_risk.admissions import is_emergency_admission
 from npc_risk.codelists import default_folder
 from npc_risk.codelists.maps import load_ingredients
 from npc_risk.synth.params import load_params
@@ -117,7 +118,7 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     with_pop = lambda table: table.inner_join(pop, "patient_id")  # noqa: E731
     m: dict[str, float] = {}
     apcs = t["apcs"]
-    em = with_pop(apcs.filter(apcs.admission_method.startswith("2") & last12(apcs.admission_date)))
+    em = with_pop(apcs.filter(is_emergency_admission(apcs.admission_method) & last12(apcs.admission_date)))
     m["emergency_admissions_per_1000"] = 1000 * count(em) / n
     m["emergency_admissions_per_1000_67plus"] = 1000 * count(em.filter(em.age >= 67)) / max(
         count(pop.filter(pop.age >= 67)), 1)
@@ -138,7 +139,7 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     m["outpatient_cancelled_share"] = count(op.filter(op.attendance_status.isin(["2", "4"]))) / max(booked, 1)
     gp = t["gp_appointments"]
     m["gp_appointments_per_person"] = count(with_pop(gp.filter(last12(gp.date)))) / n
-    stays = with_pop(apcs.filter(apcs.admission_method.startswith("2") & apcs.discharge_date.notnull()
+    stays = with_pop(apcs.filter(is_emergency_admission(apcs.admission_method) & apcs.discharge_date.notnull()
                                  & (apcs.discharge_date >= apcs.admission_date)))
     stays = stays.filter(stays.age >= 65)
     m["mean_emergency_los_65plus"] = value(stays.discharge_date.delta(stays.admission_date, unit="day").mean())

@@ -29,8 +29,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from npc_risk import io
+from npc_risk.admissions import is_emergency_admission
 from npc_risk.synth import extract as ex
-from npc_risk.synth.activity import OUTCOME_METHODS, RateModel
+from npc_risk.synth.activity import RateModel
 from npc_risk.synth.conditions import assign_conditions, mortality_multiplier, solve_intercepts
 from npc_risk.synth.frames import concat, day_number, hex_ids
 from npc_risk.synth.gp_record import Vocab, diagnosis_events, medication_issues, observation_events
@@ -228,7 +229,7 @@ def _outcome_share(params) -> float:
     """Share of emergency admissions whose method counts for the outcome (not 2B/2C, §5.1)."""
     rows = [r for r in params.admission_methods if r["group"] == "emergency"]
     codes, share = [r["code"] for r in rows], column(rows, "share")
-    return float(share[np.isin(codes, OUTCOME_METHODS)].sum() / share.sum())
+    return float(share[is_emergency_admission(codes)].sum() / share.sum())
 
 
 def _truth_tables(pop, future: dict, ids: pa.Array, params):
@@ -236,8 +237,11 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
     n = pop.n
     spells, _, _, _ = ex.spells_frame([future])
     method = spells["method_code"].astype(str)
-    emergency = np.char.startswith(method, "2")
-    outcome = np.isin(method, OUTCOME_METHODS)
+    # every spell drawn from the emergency group (2B transfers too), and those of them that are
+    # emergency admissions by the pipeline's one definition (the outcome, and the bed days the
+    # features and the data pack count)
+    group = np.isin(method, [r["code"] for r in params.admission_methods if r["group"] == "emergency"])
+    outcome = is_emergency_admission(method)
     los = spells["discharge"] - spells["admission"]
     expected = future["truth_rate"] * _outcome_share(params) * pop.in_population
     count = lambda who, weights=None: np.bincount(who, weights, minlength=n)  # noqa: E731
@@ -248,8 +252,8 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
         "knowable_probability": future["knowable_probability"] * pop.in_population,
         "expected_emergency_admissions": expected,
         "emergency_admissions": count(spells["patient"][outcome]).astype(np.int64),
-        "emergency_spells_all": count(spells["patient"][emergency]).astype(np.int64),
-        "emergency_bed_days": count(spells["patient"][emergency], los[emergency]).astype(np.int64),
+        "emergency_spells_all": count(spells["patient"][group]).astype(np.int64),
+        "emergency_bed_days": count(spells["patient"][outcome], los[outcome]).astype(np.int64),
         "ae_attendances": count(future["ec"]["patient"]).astype(np.int64),
         "outpatient_appointments": count(future["opa"]["patient"]).astype(np.int64),
         "gp_appointments": count(future["gp"]["patient"]).astype(np.int64),

@@ -87,6 +87,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from npc_risk.cohort import EXCLUSION_REASONS, UNMAPPED, fraction_target, person_counts
+from npc_risk.frailty import efi_at_least
 from npc_risk.suppression import (
     Family,
     complementary_suppression,
@@ -96,8 +97,7 @@ from npc_risk.suppression import (
 
 TOP_FRACTION = 0.05
 LTC_MULTIMORBID = 3  # "3 or more LTCs" (clinical-definitions §3.2)
-FRAILTY_AGE = 65
-MODERATE_FRAILTY_DEFICITS = 9  # moderate 9-12, severe 13+ (clinical-definitions §1.2)
+FRAILTY_AGE = 65  # moderate or severe frailty: frailty.efi_at_least(deficits, "moderate")
 
 LEVELS = ("neighbourhood", "lcp", "city")  # published, in this order
 PART = "part"  # internal: a split neighbourhood's share of one LCP
@@ -281,7 +281,7 @@ def _planning_counts(p: ir.Table) -> dict[str, ir.IntegerScalar]:
         "ltc3_plus": _count(keep & (p.ltc_count >= LTC_MULTIMORBID)),
         "aged_65_plus": _count(keep & (p.age >= FRAILTY_AGE)),
         "frail_65_plus": _count(
-            keep & (p.age >= FRAILTY_AGE) & (p.efi_deficits >= MODERATE_FRAILTY_DEFICITS)
+            keep & (p.age >= FRAILTY_AGE) & efi_at_least(p.efi_deficits, "moderate")
         ),
         **{stem: _total(ibis.ifelse(keep, p[column], 0)) for column, stem in CONCENTRATION.items()},
     }

@@ -30,8 +30,7 @@ from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_perso
 from npc_risk.features.population import population as registered
 from npc_risk.features.tables import complete_tables, rows_memtable
 from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS, utilisation
-
-EFI_DEFICITS = 36  # clinical-definitions.md §1.1: eFI = deficits / 36
+from npc_risk.frailty import EFI_DEFICITS, efi_category  # the eFI bands (§1.2), defined once
 
 
 @dataclass(frozen=True)
@@ -45,13 +44,6 @@ class FeatureResult:
     unmatched: ibis.Table
     ltc_columns: tuple[str, ...]
     efi_columns: tuple[str, ...]
-
-
-def efi_category(deficits: ibis.Value) -> ibis.Value:
-    """Integer thresholds (clinical-definitions.md §1.2): fit 0-4, mild 5-8, moderate 9-12,
-    severe >= 13. Never compare the float score (4/36 vs 0.12 edge traps)."""
-    return ibis.cases((deficits <= 4, "fit"), (deficits <= 8, "mild"), (deficits <= 12, "moderate"),
-                      else_="severe")
 
 
 def derive_features(engine: Engine, tables: Mapping[str, ibis.Table], *, as_of: date,

@@ -3,8 +3,8 @@
 Window: spells with admission_date in [T - 730 d, T] — both ends inclusive (a code exactly 730
 days before T counts, 731 does not). Every diagnosis position of every spell counts. Each 3-char
 category counts once per person however often it recurs (§2.1 counting rule; summing per spell
-inflates scores). Points are summed in integer tenths; category edges use the tenths:
-low < 50, intermediate 50..150 inclusive, high > 150 (paper wording, §2.1).
+inflates scores). Points are summed in integer tenths; the category is `frailty.hfrs_category`
+of the tenths: low < 50, intermediate 50..150 inclusive, high > 150 (paper wording, §2.1).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import date
 
 import ibis
+
 from npc_risk.features.tables import rows_memtable
+from npc_risk.frailty import hfrs_category
 
 
 def weights_table(weights: dict[str, int]) -> ibis.Table:
@@ -41,5 +43,4 @@ def hfrs_per_person(cats: ibis.Table) -> ibis.Table:
 def hfrs_columns(tenths: ibis.Value) -> dict[str, ibis.Value]:
     """hfrs_score (float, one decimal) and hfrs_category from the integer tenths."""
     t = tenths.fill_null(0)
-    category = ibis.cases((t < 50, "low"), (t <= 150, "intermediate"), else_="high")
-    return {"hfrs_score": (t.cast("float64") / 10.0).round(1), "hfrs_category": category}
+    return {"hfrs_score": (t.cast("float64") / 10.0).round(1), "hfrs_category": hfrs_category(t)}

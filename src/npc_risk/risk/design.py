@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from npc_risk.errors import ModelError
+from npc_risk.frailty import EFI_CATEGORIES, HFRS_CATEGORIES
 
 # Identifiers, geography, free text and the opt-out flags are never predictors. Held as a constant
 # (not config) because using any of them would be a bug, not a modelling choice.
@@ -46,8 +47,8 @@ NEVER_FEATURES = frozenset({
 log = logging.getLogger(__name__)
 
 ORDINAL_LEVELS: dict[str, tuple[str, ...]] = {
-    "efi_category": ("fit", "mild", "moderate", "severe"),
-    "hfrs_category": ("low", "intermediate", "high"),
+    "efi_category": EFI_CATEGORIES,
+    "hfrs_category": HFRS_CATEGORIES,
 }
 _OUTCOME_LIKE = re.compile(r"^(label|outcome|truth|target)|_next_")
 

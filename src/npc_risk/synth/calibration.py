@@ -21,6 +21,7 @@ from npc_risk import io
 from npc_risk.admissions import is_emergency_admission
 from npc_risk.codelists import default_folder
 from npc_risk.codelists.maps import load_ingredients
+from npc_risk.frailty import efi_category
 from npc_risk.synth.params import load_params
 
 # metric -> (low, high, basis)
@@ -175,8 +176,9 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
         "patient_id", deficit=ibis.literal("polypharmacy")))
     alld = ibis.union(*parts, distinct=True)
     k = alld.group_by("patient_id").aggregate(k=alld.deficit.nunique())
+    k = k.mutate(band=efi_category(k.k))
     n_old = max(count(old), 1)
-    mild, moderate, severe = (count(k.filter(k.k.between(lo, hi))) / n_old for lo, hi in ((5, 8), (9, 12), (13, 99)))
+    mild, moderate, severe = (count(k.filter(k.band == band)) / n_old for band in ("mild", "moderate", "severe"))
     m.update({"efi_fit_share_65plus": 1 - mild - moderate - severe, "efi_mild_share_65plus": mild,
               "efi_moderate_share_65plus": moderate, "efi_severe_share_65plus": severe})
     # concentration of next-year use in the top 5 % by true risk, and the oracle's AUROC

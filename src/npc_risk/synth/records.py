@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from npc_risk.codes.nhs_number import WEIGHTS
+from npc_risk.frailty import EFI_FLOOR, efi_at_least
 from npc_risk.synth.conditions import Morbidity
 from npc_risk.synth.params import Params, categorical
 from npc_risk.synth.population import Population
@@ -69,12 +70,14 @@ def flag_events(rng, params: Params, pop: Population, morb: Morbidity, meds, voc
         back = (rng.exponential(mean_years, len(who)) * 365.25).astype(np.int64)
         emit_on(who, np.maximum(pop.obs_end[who] - back, pop.obs_start[who]), flag)
 
-    coded = alive & (pop.age >= 65) & (deficits >= 5) & (rng.random(pop.n) < params.rate("frailty_code_share_65plus"))
+    coded = (alive & (pop.age >= 65) & efi_at_least(deficits, "mild")
+             & (rng.random(pop.n) < params.rate("frailty_code_share_65plus")))
     # each category is coded at a review within months of the deficit count reaching it, so the
     # record at any earlier date shows the category the person had then
     reach = morb.deficit_onsets()
-    for flag, lo in (("frailty_mild", 5), ("frailty_moderate", 9), ("frailty_severe", 13)):
-        who = np.flatnonzero(coded & (deficits >= lo))
+    for band in ("mild", "moderate", "severe"):
+        flag, lo = f"frailty_{band}", EFI_FLOOR[band]
+        who = np.flatnonzero(coded & efi_at_least(deficits, band))
         day = np.maximum(reach[lo - 1, who] + rng.integers(0, 180, len(who)), pop.obs_start[who])
         keep = day <= pop.obs_end[who]
         emit_on(who[keep], day[keep], flag)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from npc_risk.frailty import EFI_FLOOR, efi_at_least
 from npc_risk.synth.activity import RateModel, draw_events, exposure, length_of_stay, methods
 from npc_risk.synth.conditions import Morbidity
 from npc_risk.synth.icd import IcdVocab, join_lists, write_codes
@@ -65,8 +66,9 @@ class Coder:
             owners.append(idx)
             codes.append(codes_k[who[idx] % len(codes_k)])  # a person keeps one code per concept
         if frail_hfrs:
-            frail = (age >= 65) & (deficits >= 5)
-            count = np.where(frail, rng.poisson(0.6 + 0.35 * np.clip(deficits - 5, 0, None)), 0)
+            frail = (age >= 65) & efi_at_least(deficits, "mild")
+            beyond = np.clip(deficits - EFI_FLOOR["mild"], 0, None)
+            count = np.where(frail, rng.poisson(0.6 + 0.35 * beyond), 0)
             idx = np.repeat(np.arange(len(who)), count)
             owners.append(idx)
             codes.append(self.hfrs[0][categorical(rng, self.hfrs[1], len(idx))])

@@ -9,11 +9,14 @@ discharge date in the extract) counts, as the extract holds what was coded by th
 
 from datetime import date
 
+import ibis
+import pandas as pd
 import pytest
 
 from npc_risk.codelists import load_codelists
 from npc_risk.config import FeatureConfig
 from npc_risk.features import derive_features, memtables
+from npc_risk.features.as_of import diagnoses_known_at
 
 T = date(2025, 3, 31)
 
@@ -45,3 +48,26 @@ def people(module_engine):
 def test_diagnoses_count_once_the_spell_is_discharged(people, who, hfrs, dementia):
     assert people.loc[who, "hfrs_score"] == pytest.approx(hfrs)
     assert bool(people.loc[who, "ltc_dementia"]) is dementia
+
+
+#  spell  admitted    discharged  known_at_T
+SPELLS = """
+a      2025-03-15  2025-03-20  1
+b      2025-03-15  2025-03-31  1
+c      2025-03-15  2025-04-20  0
+d      2025-03-15  -           1
+e      2025-03-31  2025-03-31  1
+f      2025-04-01  2025-04-02  0
+"""
+
+
+def test_diagnoses_known_at_is_the_one_rule():
+    """features.as_of.diagnoses_known_at: code-list matching, unmatched counts and HFRS use it."""
+    rows = [line.split() for line in SPELLS.strip().splitlines()]
+    day = lambda s: None if s == "-" else date.fromisoformat(s)  # noqa: E731
+    diag = ibis.memtable(pd.DataFrame({"spell_id": [r[0] for r in rows],
+                                       "admission_date": [day(r[1]) for r in rows],
+                                       "discharge_date": [day(r[2]) for r in rows]}),
+                         schema={"spell_id": "string", "admission_date": "date", "discharge_date": "date"})
+    known = diagnoses_known_at(diag, T).to_pyarrow()["spell_id"].to_pylist()
+    assert sorted(known) == [r[0] for r in rows if r[3] == "1"]

@@ -8,11 +8,13 @@ longest-running (open-ended first), then lowest practice code. Age is whole year
 
 from datetime import date
 
+import ibis
 import pytest
 
 from npc_risk.codelists import load_codelists
 from npc_risk.config import FeatureConfig
 from npc_risk.features import derive_features, memtables
+from npc_risk.features.as_of import age_at
 
 T = date(2026, 3, 31)
 
@@ -79,6 +81,25 @@ def test_age_in_whole_years_at_T(engine, cs, dob, age):
     p = person(engine, cs, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
                practice_registrations=[{"patient_id": "p", "practice_code": "A1", "start_date": "2026-03-01"}])
     assert p.loc["p", "age"] == age
+
+
+#  date_of_birth  as_of       age  why
+AGES = """
+1960-03-31     2026-03-31  66   birthday on T counts
+1960-04-01     2026-03-31  65   birthday tomorrow
+1960-02-29     2025-02-28  64   leap-day birthday not yet reached in a common year
+1960-02-29     2025-03-01  65   ... reached on 1 March
+1960-02-29     2024-02-29  64   ... and on the day in a leap year
+2026-03-31     2026-03-31  0    born on T
+"""
+
+
+def test_age_at_is_the_one_age_rule():
+    """features.as_of.age_at: the population and the generator's calibration report both use it."""
+    for line in AGES.strip().splitlines():
+        dob, as_of, age = line.split()[:3]
+        got = age_at(ibis.literal(date.fromisoformat(dob)), date.fromisoformat(as_of)).to_pyarrow()
+        assert got.as_py() == int(age), line
 
 
 def test_deprivation_joined_and_missing_lsoa_is_null(engine, cs):

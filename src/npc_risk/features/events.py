@@ -32,6 +32,7 @@ from datetime import date
 import ibis
 
 from npc_risk.codelists.model import CodelistSet, Condition, ValueRule
+from npc_risk.features.as_of import diagnoses_known_at
 from npc_risk.features.tables import rows_memtable
 
 #: one row per (patient_id, col, code, source) that served a rule of `col`: see `evidence_base`
@@ -85,12 +86,6 @@ def value_map(cs: CodelistSet, rules: list[tuple[Condition, ValueRule]]) -> ibis
     return rows_memtable(sorted(rows, key=str), {
         "code": "string", "col": "string", "sex": "string", "gt": "float64", "ge": "float64",
         "lt": "float64", "le": "float64", "how": "string"})
-
-
-def _diagnoses_as_of(tables: dict[str, ibis.Table], t: ibis.Value) -> ibis.Table:
-    # Coded at discharge: a spell discharged after T carries no diagnoses as of T (§6.3).
-    diag = tables["apcs_diagnoses"]
-    return diag.filter((diag.admission_date <= t) & ~(diag.discharge_date > t).fill_null(False))
 
 
 def _per_code(ev: ibis.Table, code: str, day: str, t: ibis.Value,
@@ -153,7 +148,7 @@ def evidence_base(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis.Ta
                      for w in windows} if system == "dmd" else {}
         agg = _per_code(ev, col, "date", t, by_window)
         parts.append(_fan_out(agg, m, agg.code == m.code, source, list(by_window)))
-    diag = _diagnoses_as_of(tables, t)
+    diag = diagnoses_known_at(tables["apcs_diagnoses"], t)
     icd = rmap.filter(rmap.system == "icd10")
     # every ICD-10 list entry has >= 3 characters, so a code can only match a list whose entries
     # share its 3-character category: keep those rows before grouping (most diagnoses match none)
@@ -234,7 +229,7 @@ def unmatched_counts(tables: dict[str, ibis.Table], rmap: ibis.Table, vmap: ibis
         known = known.distinct()
         miss = per_code.anti_join(known, "code")
         out.append(_counts(source, system, per_code, miss))
-    diag = _diagnoses_as_of(tables, t)
+    diag = diagnoses_known_at(tables["apcs_diagnoses"], t)
     per_code = diag.group_by(code=diag.icd10_code).aggregate(n=diag.count())
     icd = rmap.filter(rmap.system == "icd10").select("code", "code_len", "match")
     hf = rows_memtable([(c, 3, "prefix") for c in hfrs_codes],

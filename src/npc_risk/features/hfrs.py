@@ -13,6 +13,7 @@ from datetime import date
 
 import ibis
 
+from npc_risk.features.as_of import diagnoses_known_at
 from npc_risk.features.tables import rows_memtable
 from npc_risk.frailty import hfrs_category
 
@@ -25,11 +26,9 @@ def hfrs_categories(diag: ibis.Table, weights: dict[str, int], as_of: date,
                     window_days: int = 730) -> ibis.Table:
     """(patient_id, icd10_code3, tenths, first_date, last_date): one row per person and category."""
     t = ibis.date(as_of)
-    # Diagnoses are coded at discharge: a spell discharged after T had no diagnoses yet as of T
-    # (clinical-definitions.md §6.3: no discharge diagnoses added after T). An open spell (no
-    # discharge date in the extract) is kept: the extract holds what was coded by then.
-    d = diag.filter((diag.admission_date <= t) & ~(diag.discharge_date > t).fill_null(False)
-                    & (t.delta(diag.admission_date, unit="day") <= window_days))
+    # diagnoses known at T (coded at discharge, §6.3: features.as_of), then the look-back
+    d = diagnoses_known_at(diag, t)
+    d = d.filter(t.delta(d.admission_date, unit="day") <= window_days)
     w = weights_table(weights)
     j = d.join(w, "icd10_code3")
     return j.group_by(["patient_id", "icd10_code3"]).aggregate(

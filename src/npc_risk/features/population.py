@@ -3,7 +3,7 @@
 Registered on T: start_date <= T and (end_date null or end_date > T). Several registrations on T
 (overlaps happen in GP extracts, nhs-data-conventions.md §3.1): keep the latest start_date, then
 the lowest practice_code as a stable tie-break. Alive on T: date_of_death null or > T.
-Age is whole years at T (birthday on T counts: born 1960-03-31 is 66 on 2026-03-31).
+Age is whole years at T (`as_of.age_at`; birthday on T counts: born 1960-03-31 is 66 on 2026-03-31).
 
 Trap: registration *after* an event does not hide the event — GP records travel with the patient,
 so event look-ups below join on patient only, never on the registration period.
@@ -15,11 +15,7 @@ from datetime import date
 
 import ibis
 
-
-def age_at(dob: ibis.Value, as_of: date) -> ibis.Value:
-    """Whole years between `dob` and `as_of` (integer arithmetic, no day-count division)."""
-    before_birthday = (dob.month() * 100 + dob.day()) > (as_of.month * 100 + as_of.day)
-    return (as_of.year - dob.year() - before_birthday.cast("int64")).cast("int64")
+from npc_risk.features.as_of import age_at
 
 
 def population(tables: dict[str, ibis.Table], as_of: date) -> ibis.Table:

@@ -21,6 +21,7 @@ from npc_risk import io
 from npc_risk.admissions import is_emergency_admission
 from npc_risk.codelists import default_folder
 from npc_risk.codelists.maps import load_ingredients
+from npc_risk.features.as_of import age_at
 from npc_risk.frailty import efi_category
 from npc_risk.synth.params import load_params
 
@@ -108,7 +109,7 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     p, reg = t["patients"], t["practice_registrations"]
     registered = reg.filter((reg.start_date <= d) & (reg.end_date.isnull() | (reg.end_date >= d)))
     dob = p.date_of_birth
-    age = (as_of.year - dob.year()) - ((dob.month() * 100 + dob.day()) > as_of.month * 100 + as_of.day).cast("int64")
+    age = age_at(dob, as_of)
     alive = p.filter((p.date_of_death.isnull() | (p.date_of_death > d)) & (dob <= d)).semi_join(registered, "patient_id")
     alive = alive.mutate(age=age.name("age"))
     lsoa = t["lsoa_deprivation"]

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from npc_risk import __version__, pipeline, report
+from npc_risk import __version__, pipeline, render
 from npc_risk.errors import NpcRiskError
 
 app = typer.Typer(
@@ -84,8 +84,8 @@ def validate(
     config = pipeline.load_config(pipeline_file)
     result = pipeline.validate_extract(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
                                        config=config)
-    stdout.print(report.ingest_table(result.reports))
-    stdout.print(report.quarantine_table(result.reports))
+    stdout.print(render.ingest_table(result.reports))
+    stdout.print(render.quarantine_table(result.reports))
     stdout.print(f"quarantine: {result.quarantine_dir}  report: {result.report_path}", highlight=False)
 
 
@@ -120,7 +120,7 @@ def run(
     result = pipeline.run_pipeline(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
                                    config=config, model_path=model)
     if not quiet:
-        stdout.print(report.summary_table(result.summary))
+        stdout.print(render.summary_table(result.neighbourhoods))
     stdout.print(f"published {result.output}", highlight=False)
 
 
@@ -143,7 +143,7 @@ def train(
     config = pipeline.load_config(pipeline_file)
     card = pipeline.train_command(input_dir=input_dir, as_of=_date(as_of), model_out=model_out,
                                   config=config, work_dir=work_dir)
-    stdout.print(report.card_table(card))
+    stdout.print(render.card_table(card))
     stdout.print(f"wrote {model_out}", highlight=False)
 
 
@@ -161,7 +161,7 @@ def generate(
     _logging(quiet)
     summary = pipeline.generate(patients=patients, seed=seed, as_of=_date(as_of), output=output,
                                 dirt_rate=dirt_rate)
-    stdout.print(report.generate_table(summary))
+    stdout.print(render.generate_table(summary))
 
 
 @app.command()
@@ -171,7 +171,7 @@ def calibrate(
 ) -> None:
     """Print the generated city's magnitudes beside the NHS reference targets."""
     rows = pipeline.calibrate(input_dir)
-    stdout.print(report.calibration_table(rows))
+    stdout.print(render.calibration_table(rows))
 
 
 codelists_app = typer.Typer(help="Show and verify the clinical code lists.", no_args_is_help=True)
@@ -183,7 +183,7 @@ Folder = Annotated[Path | None, typer.Option("--folder", help="A code-list folde
 @_user_errors
 def codelists_list(folder: Folder = None) -> None:
     """List the code lists: concept, coding system, match rule, number of codes, source."""
-    stdout.print(report.codelists_table(pipeline.codelists_list(folder)))
+    stdout.print(render.codelists_table(pipeline.codelists_list(folder)))
 
 
 @codelists_app.command("check")

@@ -87,6 +87,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from npc_risk.cohort import EXCLUSION_REASONS, UNMAPPED, fraction_target, person_counts
+from npc_risk.schemas.outputs import NEIGHBOURHOODS
 from npc_risk.frailty import efi_at_least
 from npc_risk.suppression import (
     Family,
@@ -158,6 +159,13 @@ ROW_FAMILIES = (
 )
 OUTSIDE_DENOMINATOR = "_outside_denominator"  # hidden cell: population - denominator
 INTERNAL = ("in_lcp",)
+# The published columns, their order and the order of the levels (publish sorts by it) are
+# declared in schemas/outputs.py; a figure computed here but not declared there (or the
+# reverse) is a bug.
+PUBLISHED_COLUMNS = NEIGHBOURHOODS.names
+assert set(PUBLISHED_COLUMNS) == {"level", "neighbourhood", "neighbourhood_name", *REPORT_COUNTS,
+                                  *STAT_COUNTS, *RATES}, "datapack and schemas/outputs.py disagree"
+assert NEIGHBOURHOODS.column("level").order == LEVELS, "datapack and schemas/outputs.py disagree"
 LEVEL_RANK = {level: rank for rank, level in enumerate((*LEVELS, PART))}
 
 
@@ -339,9 +347,9 @@ def publishable_neighbourhoods(stats: ir.Table) -> ir.Table:
     s = ibis.memtable(raw.replace_schema_metadata(None))
     rates = {name: suppress_rate_expr(s[num], s[den], scale=scale)
              for name, (num, den, scale) in RATES.items()}
-    counts = {c: suppress_count_expr(s[c]) for c in (*REPORT_COUNTS, *STAT_COUNTS)}
-    published = s.select("level", "neighbourhood", "neighbourhood_name", *INTERNAL,
-                         **counts, **rates)
+    figures = {c: suppress_count_expr(s[c]) for c in (*REPORT_COUNTS, *STAT_COUNTS)} | rates
+    columns = {c: figures[c] if c in figures else s[c] for c in PUBLISHED_COLUMNS}  # declared order
+    published = s.select(*INTERNAL, **columns)
     published = published.order_by(row_order(published)).to_pyarrow()
 
     rows = raw.to_pylist()

@@ -1,22 +1,27 @@
 """Publish a run: write every output into a staging folder, then rename it into place.
 
-Layout of `<output_root>/<as_of>/` (docs/architecture.md, "Run outputs"):
+Layout of `<output_root>/<as_of>/` (docs/architecture.md, "Run outputs"); the columns, types,
+sort keys and output classes of the four tables are declared in schemas/outputs.py:
 
 | file | rows | class |
 |---|---|---|
-| patients.parquet | one per person in the population (`PATIENT_COLUMNS`; no NHS number) | internal, owner-only |
-| cohort/neighbourhood=<key>/part-0.parquet | the case-finding list (`COHORT_FILE_COLUMNS`) | case-finding, owner-only, not suppressed |
-| neighbourhoods.parquet | one per neighbourhood, then per LCP, then the city (`level`), suppressed (datapack.publishable_neighbourhoods) | planning |
+| patients.parquet | one per person in the population (no NHS number) | internal, owner-only |
+| cohort/neighbourhood=<key>/part-0.parquet | the case-finding list | case-finding, owner-only, not suppressed |
+| neighbourhoods.parquet | per neighbourhood, LCP, then the city (`level`), suppressed (datapack) | planning |
 | evidence.parquet | the features' audit table | internal, owner-only |
 | quarantine/ | copied from ingest's quarantine folder | internal, owner-only |
 | manifest.json | the caller's dict + `outputs` (sha256, rows, bytes per file) + `provenance` | |
 
 Contract:
+* Declared: each table is written with exactly its declared columns, in the declared order,
+  sorted by its declared key; an Arrow type that differs from the declaration raises TypeError
+  (a bug in our code, not a user error). Columns the caller's tables hold beyond the declaration
+  (e.g. the per-condition `ltc_*` flags) are not published.
 * Atomic: nothing is visible at `<as_of>/` until every file is written; `io.publish_folder` then
   swaps the staging folder in with one rename. On any failure the staging folder is removed and
   a previous output for the same date is left untouched.
-* Deterministic: rows are sorted by a total key before writing and the Arrow chunks are
-  combined, so identical inputs give byte-identical Parquet files and an identical manifest
+* Deterministic: rows are sorted by the declared total key before writing and the Arrow chunks
+  are combined, so identical inputs give byte-identical Parquet files and an identical manifest
   (as long as the caller's manifest dict is itself deterministic: no wall-clock times).
 * Provenance (as_of, package version, config hash, output name, output class) is stamped into
   every Parquet footer under `npc_risk.*` keys.
@@ -49,26 +54,12 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
-from rich.table import Table as RichTable
 
 from npc_risk import __version__, io
-from npc_risk.datapack import CITY_KEY, publishable_neighbourhoods, row_order
 from npc_risk.errors import SchemaError
-from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS
-from npc_risk.suppression import RATE_DECIMALS, SUPPRESSED_MARK
+from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 
-PATIENT_COLUMNS = (
-    "patient_id", "practice_code", "neighbourhood", "age", "sex", "imd_decile", "ltc_count",
-    "ltc_conditions", "efi_deficits", "efi_score", "efi_category", "hfrs_score",
-    "hfrs_category", *UTILISATION_COLUMNS, *HISTORY_COLUMNS, "risk_score", "eligible", "exclusion_reason",
-    "neighbourhood_rank", "in_cohort", "drivers",
-)
-COHORT_FILE_COLUMNS = (
-    "nhs_number", "patient_id", "practice_code", "neighbourhood_rank", "risk_score", "drivers",
-    "ltc_conditions", "efi_category",
-)
-EVIDENCE_SORT = ("patient_id", "feature", "code", "first_date", "last_date", "source")
-PARTITION = "neighbourhood"
+PARTITION = COHORT.partition
 log = logging.getLogger(__name__)
 SUPPRESSION_NOTE = (
     "counts: 0 stays 0, 1-7 null (suppressed), >=8 nearest 5; LCP and city totals from "
@@ -107,10 +98,9 @@ def publish_run(
     *suppressed* `datapack.publishable_neighbourhoods(...)`, `evidence` the features' audit table.
     """
     output_root = Path(output_root)
-    _require(patients, PATIENT_COLUMNS, "patients")
-    _require(cohort, (PARTITION, *COHORT_FILE_COLUMNS), "cohort")
-    _require(evidence, EVIDENCE_SORT, "evidence")
-    _require(neighbourhoods, (PARTITION,), "neighbourhoods")
+    for table, spec in ((patients, PATIENTS), (cohort, COHORT), (evidence, EVIDENCE),
+                        (neighbourhoods, NEIGHBOURHOODS)):
+        _require(table, spec.names, spec.name)
     provenance = {
         "as_of": as_of.isoformat(),
         "version": __version__,
@@ -129,25 +119,17 @@ def publish_run(
             meta.update({"npc_risk.output": name, "npc_risk.output_class": output_class})
             return meta
 
-        def write(table: ir.Table | pa.Table, name: str, keys: Sequence[str | ir.Value], cls: str,
-                  extra: Mapping[str, str] | None = None) -> None:
-            arrow = _sorted_arrow(table, keys)
-            meta = stamp(name, cls) | dict(extra or {})
-            path = io.write_parquet(arrow, staging / name, metadata=meta)
-            outputs[name] = _describe(path, arrow.num_rows)
+        def write(table: ir.Table, spec: Output, extra: Mapping[str, str] | None = None) -> None:
+            arrow = _declared_arrow(table, spec)
+            meta = stamp(spec.path, spec.output_class) | dict(extra or {})
+            path = io.write_parquet(arrow, staging / spec.path, metadata=meta)
+            outputs[spec.path] = _describe(path, arrow.num_rows)
 
-        write(patients.select(*PATIENT_COLUMNS), "patients.parquet", ("patient_id",), "internal")
-        write(neighbourhoods, "neighbourhoods.parquet", row_order(neighbourhoods), "planning",
-              {"npc_risk.suppression": SUPPRESSION_NOTE})
-        extra_columns = [c for c in evidence.columns if c not in EVIDENCE_SORT]
-        evidence_columns = (*EVIDENCE_SORT, *extra_columns)  # sort by every column: total order
-        write(evidence.select(*evidence_columns), "evidence.parquet", evidence_columns, "internal")
-        cohort_arrow = _sorted_arrow(
-            cohort.select(PARTITION, *COHORT_FILE_COLUMNS), (PARTITION, "neighbourhood_rank")
-        )
-        outputs.update(
-            _write_cohort(cohort_arrow, staging / "cohort", stamp("cohort", "case-finding"))
-        )
+        write(patients, PATIENTS)
+        write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.suppression": SUPPRESSION_NOTE})
+        write(evidence, EVIDENCE)
+        outputs.update(_write_cohort(_declared_arrow(cohort, COHORT), staging / "cohort",
+                                     stamp(COHORT.name, COHORT.output_class)))
         outputs.update(_copy_quarantine(quarantine_dir, staging / "quarantine"))
         for name, source in sorted((extra_files or {}).items()):
             target = staging / name
@@ -200,58 +182,6 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
     return ibis.memtable(arrow.replace_schema_metadata(None))
 
 
-def summary_rows(stats: ir.Table | pa.Table) -> list[dict[str, str]]:
-    """Printable rows, one per neighbourhood and then the whole-population row, from
-    `datapack.neighbourhood_statistics(...)`.
-
-    The printout is seen outside the practice, so it shows exactly what neighbourhoods.parquet
-    publishes (datapack.publishable_neighbourhoods: rounded, 1-7 and the complementary cells of
-    the differencing guard as `*`); a share with a zero denominator is `-` (undefined). The
-    total row matters on small extracts, where most neighbourhoods' cohorts are 1-7.
-    """
-    table = ibis.memtable(stats) if isinstance(stats, pa.Table) else stats
-    published = publishable_neighbourhoods(table).to_pyarrow().to_pylist()
-    rows = sorted((r for r in published if r["level"] == "neighbourhood"),
-                  key=lambda r: r["neighbourhood"])
-    rows += [r for r in published if r["level"] == "city"]
-
-    def count(value: int | None) -> str:
-        return SUPPRESSED_MARK if value is None else f"{value:,}"
-
-    def share(row: dict) -> str:
-        if row["emergency_bed_days"] == 0:
-            return "-"
-        value = row["pct_emergency_bed_days_top"]
-        return SUPPRESSED_MARK if value is None else f"{value:.{RATE_DECIMALS}f}%"
-
-    return [
-        {
-            "neighbourhood": r["neighbourhood"],
-            "name": r.get("neighbourhood_name") or r["neighbourhood"],
-            "population": count(r["population"]),
-            "eligible": count(r["eligible"]),
-            "selected": count(r["selected"]),
-            "top5_bed_day_share": share(r),
-        }
-        for r in rows
-    ]
-
-
-def summary_table(stats: ir.Table | pa.Table) -> RichTable:
-    """A rich table for the CLI: per neighbourhood population, eligible, selected and the top 5 %'s
-    share of emergency bed days, all suppressed (the printout is seen outside the practice)."""
-    table = RichTable(title="Neighbourhood cohorts (counts rounded to 5; * = 1-7 or withheld "
-                            "against differencing)")
-    for header in ("Neighbourhood", "Name", "Population", "Eligible", "Selected",
-                   "Top 5% bed-day share"):
-        table.add_column(header, justify="left" if header in ("Neighbourhood", "Name") else "right")
-    for row in summary_rows(stats):
-        if row["neighbourhood"] == CITY_KEY:
-            table.add_section()
-        table.add_row(*row.values())
-    return table
-
-
 # ------------------------------------------------------------------------------------ helpers
 def _require(table: ir.Table, columns: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in table.columns]
@@ -259,12 +189,28 @@ def _require(table: ir.Table, columns: Sequence[str], name: str) -> None:
         raise SchemaError(f"{name} table lacks column(s) {missing}; cannot publish the run")
 
 
-def _sorted_arrow(table: ir.Table | pa.Table, keys: Sequence[str | ir.Value]) -> pa.Table:
-    if isinstance(table, ir.Table):
-        table = table.order_by(list(keys)).to_pyarrow()
-    else:
-        table = table.sort_by([(k, "ascending") for k in keys])
-    return table.combine_chunks()
+def _declared_arrow(table: ir.Table, spec: Output) -> pa.Table:
+    """The declared columns in the declared order, sorted by the declared key, chunks combined;
+    TypeError (a bug, not a user error) if an Arrow type differs from the declaration."""
+    table = table.select(*spec.names)
+    arrow = table.order_by(_sort_keys(table, spec)).to_pyarrow().combine_chunks()
+    for column in spec.columns:
+        actual = arrow.schema.field(column.name).type
+        if actual != column.type:
+            raise TypeError(
+                f"{spec.name}.{column.name} is {actual} but schemas/outputs.py declares "
+                f"{column.type}: the code that builds {spec.name} and the declaration disagree")
+    return arrow
+
+
+def _sort_keys(table: ir.Table, spec: Output) -> list[ir.Value]:
+    """`spec.sort_key`; a column with a declared value `order` sorts in that order."""
+    keys = []
+    for name in spec.sort_key:
+        order = spec.column(name).order
+        keys.append(table[name].cases(*((v, i) for i, v in enumerate(order)), else_=len(order))
+                    if order else table[name])
+    return keys
 
 
 def _describe(path: Path, rows: int) -> dict[str, Any]:

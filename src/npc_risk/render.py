@@ -1,12 +1,22 @@
-"""Human-readable renderings of run reports (counts only, never patient values)."""
+"""Rich tables for the CLI only: what the commands print (counts only, never patient values).
+
+Nothing here writes a file; publishing is publish.py. Whatever is printed about neighbourhoods
+is seen outside the practice, so it is taken from the suppressed planning table
+(datapack.publishable_neighbourhoods), exactly as neighbourhoods.parquet publishes it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
 from rich.table import Table
 
+from npc_risk.datapack import CITY_KEY, publishable_neighbourhoods
 from npc_risk.ingest import TableReport
+from npc_risk.suppression import RATE_DECIMALS, SUPPRESSED_MARK
 
 
 def ingest_table(reports: Iterable[TableReport]) -> Table:
@@ -49,11 +59,64 @@ def _rows_table(title: str, rows: list[dict], right: tuple[str, ...] = ()) -> Ta
     return table
 
 
-def summary_table(rows: list[dict]) -> Table:
-    """Per neighbourhood: population, eligible, selected, top-5% bed-day share (suppressed)."""
-    return _rows_table("Neighbourhood cohorts (counts rounded to 5; * = 1-7 or withheld against "
-                       "differencing)", rows,
-                       right=("population", "eligible", "selected", "top5_bed_day_share"))
+def summary_rows(stats: ir.Table | pa.Table) -> list[dict[str, str]]:
+    """Printable rows from the *unsuppressed* `datapack.neighbourhood_statistics(...)`:
+    suppressed first (publishable_neighbourhoods), then as `published_rows`."""
+    table = ibis.memtable(stats) if isinstance(stats, pa.Table) else stats
+    return published_rows(publishable_neighbourhoods(table))
+
+
+def published_rows(neighbourhoods: ir.Table | pa.Table) -> list[dict[str, str]]:
+    """Printable rows, one per neighbourhood (by key) and then the whole-population row, from
+    the *suppressed* planning table (what neighbourhoods.parquet holds).
+
+    Suppressed or withheld counts print as `*`; a share with a zero denominator is `-`
+    (undefined). The total row matters on small extracts, where most neighbourhoods' cohorts
+    are 1-7.
+    """
+    if isinstance(neighbourhoods, ir.Table):
+        neighbourhoods = neighbourhoods.to_pyarrow()
+    published = neighbourhoods.to_pylist()
+    rows = sorted((r for r in published if r["level"] == "neighbourhood"),
+                  key=lambda r: r["neighbourhood"])
+    rows += [r for r in published if r["level"] == "city"]
+
+    def count(value: int | None) -> str:
+        return SUPPRESSED_MARK if value is None else f"{value:,}"
+
+    def share(row: dict) -> str:
+        if row["emergency_bed_days"] == 0:
+            return "-"
+        value = row["pct_emergency_bed_days_top"]
+        return SUPPRESSED_MARK if value is None else f"{value:.{RATE_DECIMALS}f}%"
+
+    return [
+        {
+            "neighbourhood": r["neighbourhood"],
+            "name": r.get("neighbourhood_name") or r["neighbourhood"],
+            "population": count(r["population"]),
+            "eligible": count(r["eligible"]),
+            "selected": count(r["selected"]),
+            "top5_bed_day_share": share(r),
+        }
+        for r in rows
+    ]
+
+
+def summary_table(neighbourhoods: ir.Table | pa.Table) -> Table:
+    """The run's printout from the suppressed planning table (`RunResult.neighbourhoods`): per
+    neighbourhood population, eligible, selected and the top 5 %'s share of emergency bed days,
+    then the whole population in its own section."""
+    table = Table(title="Neighbourhood cohorts (counts rounded to 5; * = 1-7 or withheld against "
+                        "differencing)", title_justify="left")
+    for header in ("Neighbourhood", "Name", "Population", "Eligible", "Selected",
+                   "Top 5% bed-day share"):
+        table.add_column(header, justify="left" if header in ("Neighbourhood", "Name") else "right")
+    for row in published_rows(neighbourhoods):
+        if row["neighbourhood"] == CITY_KEY:
+            table.add_section()
+        table.add_row(*row.values())
+    return table
 
 
 def calibration_table(rows: list[dict]) -> Table:

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from npc_risk.cli import app
+from npc_risk.schemas.outputs import COHORT, MANIFEST, OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRACT = ROOT / "sample_data" / "extract"
@@ -146,3 +147,25 @@ def test_train_then_run_with_the_saved_model(tmp_path: Path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "out" / AS_OF / "manifest.json").read_text())
     assert manifest["model_files"]["risk.skops"] == hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+def test_published_files_and_manifest_match_the_declarations(published: Path):
+    """schemas/outputs.py on the sample city: every file's columns and Arrow types as declared,
+    no missing values where the declaration says not nullable, and only declared manifest keys
+    (counts in `steps`, seconds apart in `timings`)."""
+    for spec in OUTPUTS:
+        files = sorted(published.glob(spec.path.replace("<key>", "*")))
+        assert files, spec.path
+        columns = spec.file_columns
+        for path in files:
+            table = pq.read_table(path)
+            assert [(f.name, f.type) for f in table.schema] == [(c.name, c.type) for c in columns]
+            for column in columns:
+                if not column.nullable:
+                    assert table[column.name].null_count == 0, (spec.name, column.name)
+        assert spec is COHORT or len(files) == 1
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert set(manifest) <= {key.name for key in MANIFEST}, set(manifest) - {k.name for k in MANIFEST}
+    assert {"steps", "provenance", "outputs"} <= set(manifest)
+    for counts in manifest["steps"].values():
+        assert "seconds" not in counts, "timings belong under `timings`, not `steps`"

@@ -1,7 +1,8 @@
-"""The analysts' data dictionary is generated from the pandera models and must not drift.
+"""The analysts' data dictionary is generated from the pandera models (inputs) and the output
+declarations (schemas/outputs.py) and must not drift.
 
 `schemas/data_dictionary.md` is committed so analysts can read it without installing anything;
-this test fails when it differs from what the models now say.
+this test fails when it differs from what the models and declarations now say.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import difflib
 from pathlib import Path
 
 from npc_risk.schemas.dictionary import render_dictionary
+from npc_risk.schemas.outputs import MANIFEST, OUTPUTS
 from npc_risk.schemas.tables import TABLES
 
 COMMITTED = Path(__file__).resolve().parents[2] / "schemas" / "data_dictionary.md"
 
 
 def test_committed_dictionary_is_up_to_date():
+    """Covers inputs and outputs alike: the whole rendered text is compared."""
     committed = COMMITTED.read_text(encoding="utf-8")
     rendered = render_dictionary()
     if committed != rendered:
@@ -31,10 +34,19 @@ def test_committed_dictionary_is_up_to_date():
 
 def test_dictionary_covers_every_table_and_column():
     rendered = render_dictionary()
+    inputs, outputs = rendered.split("\n## Outputs", 1)
     for spec in TABLES:
-        assert f"## `{spec.name}` (" in rendered
+        assert f"### `{spec.name}` (" in inputs
         for column in spec.model.to_schema().columns:
-            assert f"| `{column}` |" in rendered, (spec.name, column)
+            assert f"| `{column}` |" in inputs, (spec.name, column)
+    for spec in OUTPUTS:
+        section = outputs.split(f"### `{spec.path}` ({spec.output_class})", 1)[1].split("\n### ")[0]
+        for column in spec.columns:
+            assert f"| `{column.name}` | " in section, (spec.name, column.name)
+            assert f"(`{column.type}`)" in section
+    manifest = outputs.split("### `manifest.json`", 1)[1]
+    for key in MANIFEST:
+        assert f"| `{key.name}` |" in manifest, key.name
 
 
 def test_every_column_has_a_description():
@@ -42,3 +54,8 @@ def test_every_column_has_a_description():
     for spec in TABLES:
         for name, column in spec.model.to_schema().columns.items():
             assert column.description, f"{spec.name}.{name} has no description"
+    for spec in OUTPUTS:
+        for column in spec.columns:
+            assert column.description, f"{spec.name}.{column.name} has no description"
+    for key in MANIFEST:
+        assert key.description and key.holds, f"manifest key {key.name} is not described"

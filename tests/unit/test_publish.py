@@ -1,4 +1,5 @@
-"""Unit: publishing a run (atomic, owner-only, deterministic) and finding the previous run."""
+"""Unit: publishing a run (declared columns and types, atomic, owner-only, deterministic) and
+finding the previous run."""
 
 from __future__ import annotations
 
@@ -16,19 +17,30 @@ import pytest
 from npc_risk import publish as publish_module
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
-from npc_risk.publish import previous_run, publish_run, summary_rows, summary_table
+from npc_risk.errors import NpcRiskError
+from npc_risk.publish import previous_run, publish_run
+from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 from tests.spec.test_cohort_spec import person
 
 AS_OF = date(2026, 3, 31)
 
 
-def scored() -> ibis.Table:
+def scored(bed_days=float) -> ibis.Table:
+    """120 people; bed days are a double, as the pipeline publishes them today."""
     rows = []
     for i in range(120):
         lcp = "Leeds A&B" if i % 2 else "Leeds C/D"  # names that need percent-encoding
         rows.append(person(f"p{i:03d}", lcp_name=lcp, pcn_code=f"P{i % 3}", ltc_count=3,
-                           risk_score=((i * 37) % 100) / 100, emergency_bed_days_12m=i % 5))
+                           risk_score=((i * 37) % 100) / 100,
+                           emergency_bed_days_12m=bed_days(i % 5)))
     return ibis.memtable(pa.Table.from_pylist(rows))
+
+
+def with_drivers(table: ibis.Table) -> ibis.Table:
+    """The run adds the selected people's drivers to the cohort (run._with_drivers)."""
+    if "drivers" in table.columns:
+        return table
+    return table.mutate(drivers=ibis.literal("3 long-term conditions"))
 
 
 def evidence() -> ibis.Table:
@@ -57,7 +69,7 @@ def publish(root: Path, tmp_path: Path, *, as_of: date = AS_OF, level: str = "lc
     stats = neighbourhood_statistics(result.patients, result.report)
     qdir = tmp_path / "work" / "quarantine"
     return publish_run(
-        output_root=root, as_of=as_of, patients=result.patients, cohort=result.cohort,
+        output_root=root, as_of=as_of, patients=result.patients, cohort=with_drivers(result.cohort),
         neighbourhoods=publishable_neighbourhoods(stats), evidence=evidence(),
         quarantine_dir=qdir if qdir.exists() else quarantine(tmp_path),
         manifest={"config": {"cohort": config.to_dict()}, "command": "run"},
@@ -152,18 +164,59 @@ def test_previous_run_finds_the_latest_earlier_run(tmp_path):
     assert final.is_dir()
 
 
-def test_summary_is_suppressed(tmp_path):
-    result = select_cohort(scored(), config=CohortConfig(neighbourhood="pcn", cohort_fraction=0.1))
+def declared(spec: Output, columns=None) -> list[tuple[str, str]]:
+    return [(c.name, str(c.type)) for c in (columns or spec.columns)]
+
+
+def published(schema: pa.Schema) -> list[tuple[str, str]]:
+    return [(f.name, str(f.type)) for f in schema]
+
+
+def test_every_published_file_matches_its_declaration(tmp_path):
+    """Columns, their order and their Arrow types are those of schemas/outputs.py, and nothing
+    else is published (the input tables hold more: pcn_code, palliative_care, ...)."""
+    final = publish(tmp_path / "out", tmp_path)
+    for spec in (PATIENTS, NEIGHBOURHOODS, EVIDENCE):
+        assert published(pq.read_schema(final / spec.path)) == declared(spec), spec.name
+    parts = sorted((final / "cohort").rglob("*.parquet"))
+    assert len(parts) == 2
+    for part in parts:
+        assert published(pq.read_schema(part)) == declared(COHORT, COHORT.file_columns)
+    hive = ds.dataset(final / "cohort", partitioning="hive").schema
+    assert published(hive) == declared(COHORT, (*COHORT.file_columns, COHORT.column("neighbourhood")))
+
+
+def test_rows_follow_the_declared_sort_key(tmp_path):
+    """neighbourhoods: level in its declared order (not alphabetical), then key; evidence: every
+    column; each cohort file: rank."""
+    final = publish(tmp_path / "out", tmp_path)
+    order = NEIGHBOURHOODS.column("level").order
+    rows = pq.read_table(final / "neighbourhoods.parquet").to_pylist()
+    key = [(order.index(r["level"]), r["neighbourhood"]) for r in rows]
+    assert key == sorted(key) and rows[-1]["level"] == "city"
+    evidence = pq.read_table(final / "evidence.parquet").to_pylist()
+    key = [tuple(row[c] for c in EVIDENCE.sort_key) for row in evidence]
+    assert key == sorted(key)
+    for part in (final / "cohort").rglob("*.parquet"):
+        ranks = pq.read_table(part)["neighbourhood_rank"].to_pylist()
+        assert ranks == sorted(ranks)
+
+
+def test_a_type_that_differs_from_the_declaration_is_a_bug(tmp_path):
+    """Bed days as int64 while the declaration says double: a plain TypeError naming the table
+    and column (not a user error), and nothing is published."""
+    config = CohortConfig(neighbourhood="lcp", cohort_fraction=0.1)
+    result = select_cohort(scored(bed_days=int), config=config)
     stats = neighbourhood_statistics(result.patients, result.report)
-    rows = summary_rows(stats)
-    # 40 people per PCN, 4 selected (10 %): 4 is 1-7, printed as *
-    # and the whole population: 120 people, 12 selected, rounded to 10
-    assert [(r["neighbourhood"], r["population"], r["eligible"], r["selected"]) for r in rows] == [
-        ("P0", "40", "40", "*"), ("P1", "40", "40", "*"), ("P2", "40", "40", "*"),
-        ("all", "120", "120", "10"),
-    ]
-    assert rows[-1]["name"] == "All neighbourhoods"
-    assert summary_table(stats).row_count == 4
+    root = tmp_path / "out"
+    with pytest.raises(TypeError, match=r"patients\.emergency_bed_days_12m is int64") as caught:
+        publish_run(
+            output_root=root, as_of=AS_OF, patients=result.patients,
+            cohort=with_drivers(result.cohort), neighbourhoods=publishable_neighbourhoods(stats),
+            evidence=evidence(), quarantine_dir=None, manifest={},
+        )
+    assert not isinstance(caught.value, NpcRiskError)
+    assert list(root.iterdir()) == []  # no staging folder, no output
 
 
 def test_empty_cohort_still_publishes_an_empty_cohort_folder(tmp_path):
@@ -171,7 +224,7 @@ def test_empty_cohort_still_publishes_an_empty_cohort_folder(tmp_path):
     stats = neighbourhood_statistics(result.patients, result.report)
     final = publish_run(
         output_root=tmp_path / "out", as_of=AS_OF, patients=result.patients,
-        cohort=result.cohort, neighbourhoods=publishable_neighbourhoods(stats),
+        cohort=with_drivers(result.cohort), neighbourhoods=publishable_neighbourhoods(stats),
         evidence=evidence(), quarantine_dir=None, manifest={},
     )
     assert list((final / "cohort").iterdir()) == []

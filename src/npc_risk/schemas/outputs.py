@@ -1,0 +1,296 @@
+"""The published outputs, declared once: each table's columns (name, Arrow type as published,
+nullable, description), its sort key and its output class; and the keys of manifest.json.
+
+Contract:
+* publish.py writes exactly these columns in this order, sorts by `sort_key` and checks the Arrow
+  types against `type`; a mismatch is a bug in our code (publish raises a plain TypeError).
+* cohort.py and datapack.py take their column lists from here; `npc-risk dictionary` renders
+  them into schemas/data_dictionary.md beside the inputs (a test fails when it is stale).
+* `nullable` says whether a value may be missing. The Parquet fields themselves are all marked
+  nullable (ibis writes them so), and changing that would change the published bytes.
+* Output classes: `internal` (person level, owner-only, for the analysts), `case-finding` (the
+  identifiable cohort list for the practices' care coordinators, owner-only, not suppressed),
+  `planning` (aggregates, small numbers suppressed: may leave the practice).
+
+Traps:
+* Types are what the run publishes today on the sample city, not what they ought to be:
+  emergency_bed_days_12m is a double (a later issue pins it to int64).
+* Per-condition flags (`ltc_*`, `efi_*` deficits) vary with the code-list catalogue and are not
+  published in patients.parquet; `ltc_conditions` names them instead.
+* This module imports nothing from npc_risk, so every domain module may import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TEXT, INT, FLOAT, BOOL, DATE = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.date32()
+OUTPUT_CLASSES = ("internal", "planning", "case-finding")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    nullable: bool
+    description: str
+    order: tuple[str, ...] = ()  # values in sort order, when the sort is not alphabetical
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str  # as in the pipeline TOML's `outputs`
+    path: str  # under <output>/<as-of>/
+    output_class: str
+    description: str
+    columns: tuple[Column, ...]
+    sort_key: tuple[str, ...]  # a total order: reruns give byte-identical files
+    partition: str | None = None  # Hive partition column (in the folder name, not the files)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def file_columns(self) -> tuple[Column, ...]:
+        """The columns inside each Parquet file (all but the partition column)."""
+        return tuple(c for c in self.columns if c.name != self.partition)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, type_: pa.DataType, nullable: bool, description: str, **kw) -> Column:
+    return Column(name, type_, nullable, description, **kw)
+
+
+_12M = "in the 12 months up to the as-of date"
+_24M = "in the 24 months up to the as-of date (includes the last 12)"
+PATIENTS = Output(
+    "patients", "patients.parquet", "internal",
+    "One row per person registered and alive on the as-of date: features, risk score, "
+    "eligibility, exclusion, rank and cohort membership. No NHS number.",
+    (
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier, as in the extract."),
+        _c("practice_code", TEXT, False, "ODS code of the practice the person is registered with on the as-of date."),
+        _c("neighbourhood", TEXT, False,
+           "Key of the person's neighbourhood, the unit the cohort is ranked within: PCN code, LCP name or practice "
+           "code ([cohort] neighbourhood); `unmapped` if the practice has none."),
+        _c("age", INT, False, "Age in whole years on the as-of date."),
+        _c("sex", TEXT, False, "Recorded sex: female, male, intersex or unknown."),
+        _c("imd_decile", INT, True,
+           "National IMD decile of the LSOA of residence (1 = most deprived 10%); empty if the LSOA is unknown."),
+        _c("ltc_count", INT, False,
+           "Number of long-term conditions from the configured list (Cambridge-style or QOF registers)."),
+        _c("ltc_conditions", TEXT, False,
+           "The conditions counted in ltc_count, `;`-separated in alphabetical order (e.g. `copd;diabetes`); empty "
+           "text when none."),
+        _c("efi_deficits", INT, False, "Electronic Frailty Index deficits present (0-36)."),
+        _c("efi_score", FLOAT, True,
+           "eFI score: deficits / 36. Empty under 65 when [features] efi_below_min_age = \"null\"."),
+        _c("efi_category", TEXT, True,
+           "eFI category from the deficits: fit (0-4), mild (5-8), moderate (9-12), severe (13+); empty when efi_score"
+           " is."),
+        _c("hfrs_score", FLOAT, False,
+           "Hospital Frailty Risk Score from ICD-10 diagnoses in the look-back ([features] hfrs_window_days), one "
+           "decimal."),
+        _c("hfrs_category", TEXT, False, "HFRS category: low (< 5), intermediate (5-15), high (> 15)."),
+        _c("emergency_admissions_12m", INT, False,
+           f"Emergency admissions (hospital spells, admission method 2x) {_12M}."),
+        # Published as double today (DuckDB's SUM of days); a later issue pins it to int64.
+        _c("emergency_bed_days_12m", FLOAT, False,
+           f"Days in hospital in those emergency spells {_12M} (open spells counted to the as-of date). Whole numbers,"
+           f" stored as a decimal type for now; a later release stores them as integers (int64)."),
+        _c("elective_admissions_12m", INT, False, f"Elective admissions (admission method 11-13) {_12M}."),
+        _c("ae_attendances_12m", INT, False, f"A&E (emergency care) attendances, all department types, {_12M}."),
+        _c("outpatient_attendances_12m", INT, False, f"Outpatient appointments attended {_12M}."),
+        _c("outpatient_dnas_12m", INT, False,
+           f"Outpatient appointments not attended (did not attend, or arrived late and not seen) {_12M}."),
+        _c("gp_appointments_12m", INT, False, f"Attended GP appointments {_12M}."),
+        _c("social_care_packages_active", INT, False, "Adult social care packages active on the as-of date."),
+        _c("emergency_admissions_24m", INT, False, f"Emergency admissions {_24M}."),
+        _c("ae_attendances_24m", INT, False, f"A&E attendances {_24M}."),
+        _c("outpatient_attendances_24m", INT, False, f"Outpatient appointments attended {_24M}."),
+        _c("gp_appointments_24m", INT, False, f"Attended GP appointments {_24M}."),
+        _c("risk_score", FLOAT, True,
+           "Risk of an emergency admission in the next 12 months, 0-1: a calibrated probability ([risk] method = "
+           "model) or scaled points (rules); empty if the person could not be scored."),
+        _c("eligible", BOOL, False,
+           "Meets the eligibility rules: minimum age and at least one route (3+ LTCs, moderate or severe frailty aged "
+           "65+, HFRS > 15)."),
+        _c("exclusion_reason", TEXT, True,
+           "Why an eligible person is not a candidate: palliative_care, care_home, type1_optout, ndo_optout or "
+           "no_risk_score (the first that applies); empty otherwise."),
+        _c("neighbourhood_rank", INT, True,
+           "Rank among the neighbourhood's candidates, 1 = highest risk (ties: more eFI deficits, more LTCs, then "
+           "patient_id); empty unless eligible and not excluded."),
+        _c("in_cohort", BOOL, False,
+           "Selected for the cohort: neighbourhood_rank within the neighbourhood's cohort target."),
+        _c("drivers", TEXT, True,
+           "Plain-words reasons behind the score, `; `-separated, for selected people; empty for everyone else."),
+    ),
+    sort_key=("patient_id",),
+)
+
+COHORT = Output(
+    "cohort", "cohort/neighbourhood=<key>/part-0.parquet", "case-finding",
+    "The case-finding list: the selected people of each neighbourhood, one Parquet file per "
+    "neighbourhood (Hive partitioning; the key is percent-encoded in the folder name).",
+    (
+        _c("neighbourhood", TEXT, False,
+           "Neighbourhood key (PCN code, LCP name or practice code): the partition, held in the folder name, not in "
+           "the file."),
+        _c("nhs_number", TEXT, True,
+           "NHS number (10 digits) for the practice to find the person; empty if the extract had none."),
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier (links to patients.parquet)."),
+        _c("practice_code", TEXT, False, "ODS code of the person's practice."),
+        _c("neighbourhood_rank", INT, False, "Rank within the neighbourhood, 1 = highest risk."),
+        _c("risk_score", FLOAT, False,
+           "Risk of an emergency admission in the next 12 months, 0-1 (see patients.parquet)."),
+        _c("drivers", TEXT, False, "Plain-words reasons behind the score, `; `-separated."),
+        _c("ltc_conditions", TEXT, False, "Long-term conditions, `;`-separated; empty text when none."),
+        _c("efi_category", TEXT, True, "eFI frailty category: fit, mild, moderate or severe."),
+    ),
+    sort_key=("neighbourhood", "neighbourhood_rank"),
+    partition="neighbourhood",
+)
+
+_SUPPRESSED = " Rounded; empty if 1-7 or withheld."
+_CHANGE = " Empty without a previous run, or for an LCP that cuts through a neighbourhood."
+_RATE = " One decimal, from unrounded values; empty if its numerator or denominator is not published."
+_PLANNING = " (planning population)"
+NEIGHBOURHOODS = Output(
+    "neighbourhoods", "neighbourhoods.parquet", "planning",
+    "Counts and rates per neighbourhood, then per local care partnership (LCP), then for the "
+    "whole population (`level`). Counts: 0 stays 0, 1-7 empty (suppressed), 8 and above rounded "
+    "to the nearest 5; cells that could be recovered by subtraction are also empty (differencing "
+    "guard). LCP and city totals are computed from unrounded data, so they are not the sums of "
+    "the published cells. The planning figures leave out the opt-outs [outputs.planning] applies.",
+    (
+        _c("level", TEXT, False,
+           "Row type: neighbourhood, lcp or city (sorted in that order).", order=("neighbourhood", "lcp", "city")),
+        _c("neighbourhood", TEXT, False,
+           "Key: the neighbourhood key (PCN code, LCP name or practice code), the LCP name, or `all` for the city."),
+        _c("neighbourhood_name", TEXT, False,
+           "Display name: PCN name, LCP name, practice code, or `All neighbourhoods`."),
+        _c("population", INT, True, "People registered and alive on the as-of date, opt-outs included." + _SUPPRESSED),
+        _c("denominator", INT, True,
+           "People the cohort target is a fraction of: everyone, or those aged 18+ ([cohort] denominator)."
+           + _SUPPRESSED),
+        _c("cohort_target", INT, True,
+           "Cohort size aimed for: [cohort] cohort_fraction of the denominator, rounded half up; LCP and city: the sum"
+           " over their neighbourhoods." + _SUPPRESSED + " Empty for an LCP that cuts through a neighbourhood."),
+        _c("eligible", INT, True, "People eligible (minimum age and at least one route)." + _SUPPRESSED),
+        _c("eligible_ltc", INT, True,
+           "Eligible people meeting the long-term conditions route (routes overlap)." + _SUPPRESSED),
+        _c("eligible_frailty", INT, True,
+           "Eligible people meeting the frailty route (eFI moderate or severe, aged 65+)." + _SUPPRESSED),
+        _c("eligible_hfrs", INT, True, "Eligible people meeting the HFRS route (HFRS > 15)." + _SUPPRESSED),
+        _c("excluded", INT, True,
+           "Eligible people excluded, for any reason (the excluded_* columns add up to it)." + _SUPPRESSED),
+        _c("excluded_palliative_care", INT, True,
+           "Excluded: on a palliative care / end-of-life register." + _SUPPRESSED),
+        _c("excluded_care_home", INT, True,
+           "Excluded: care-home resident (served by Enhanced Health in Care Homes)." + _SUPPRESSED),
+        _c("excluded_type1_optout", INT, True,
+           "Excluded: type 1 opt-out, when [outputs.case_finding] applies it." + _SUPPRESSED),
+        _c("excluded_ndo_optout", INT, True,
+           "Excluded: national data opt-out, when [outputs.case_finding] applies it (off by default)." + _SUPPRESSED),
+        _c("excluded_no_risk_score", INT, True, "Excluded: no risk score, so cannot be ranked." + _SUPPRESSED),
+        _c("selected", INT, True, "People in the cohort (the case-finding list)." + _SUPPRESSED),
+        _c("entered", INT, True, "Selected now but not in the previous run's cohort." + _SUPPRESSED + _CHANGE),
+        _c("left", INT, True, "In the previous run's cohort but not selected now." + _SUPPRESSED + _CHANGE),
+        _c("stayed", INT, True, "In both the previous and this run's cohort." + _SUPPRESSED + _CHANGE),
+        _c("previous_selected", INT, True,
+           "Size of the previous run's cohort (stayed + left)." + _SUPPRESSED + _CHANGE),
+        _c("planning_population", INT, True,
+           "People counted in the planning figures: population minus the planning opt-outs." + _SUPPRESSED),
+        _c("ndo_excluded", INT, True,
+           "People left out of the planning figures for a national data opt-out." + _SUPPRESSED),
+        _c("type1_excluded", INT, True,
+           "People left out of the planning figures for a type 1 opt-out (when applied)." + _SUPPRESSED),
+        _c("top_n", INT, True,
+           "Size of the top group: the 5% of the planning population at highest risk, rounded half up." + _SUPPRESSED),
+        _c("emergency_admissions", INT, True, f"Emergency admissions {_12M}{_PLANNING}." + _SUPPRESSED),
+        _c("ltc3_plus", INT, True, f"People with 3 or more long-term conditions{_PLANNING}." + _SUPPRESSED),
+        _c("aged_65_plus", INT, True, f"People aged 65+{_PLANNING}." + _SUPPRESSED),
+        _c("frail_65_plus", INT, True,
+           f"People aged 65+ with moderate or severe frailty (eFI 9+ deficits){_PLANNING}." + _SUPPRESSED),
+        _c("emergency_bed_days", INT, True, f"Emergency bed days {_12M}{_PLANNING}." + _SUPPRESSED),
+        _c("outpatient_attendances", INT, True, f"Outpatient attendances {_12M}{_PLANNING}." + _SUPPRESSED),
+        _c("social_care_packages", INT, True,
+           f"Adult social care packages active on the as-of date{_PLANNING}." + _SUPPRESSED),
+        _c("gp_appointments", INT, True, f"Attended GP appointments {_12M}{_PLANNING}." + _SUPPRESSED),
+        _c("top_emergency_bed_days", INT, True, "Emergency bed days of the top group." + _SUPPRESSED),
+        _c("top_outpatient_attendances", INT, True, "Outpatient attendances of the top group." + _SUPPRESSED),
+        _c("top_social_care_packages", INT, True, "Active social care packages of the top group." + _SUPPRESSED),
+        _c("top_gp_appointments", INT, True, "Attended GP appointments of the top group." + _SUPPRESSED),
+        _c("pct_selected_of_denominator", FLOAT, True, "Cohort as % of the denominator." + _RATE),
+        _c("emergency_admissions_per_1000", FLOAT, True, "Emergency admissions per 1,000 planning population." + _RATE),
+        _c("pct_ltc3_plus", FLOAT, True, "% of the planning population with 3+ long-term conditions." + _RATE),
+        _c("pct_65_plus_moderate_severe_frailty", FLOAT, True,
+           "% of people aged 65+ with moderate or severe frailty." + _RATE),
+        _c("gp_appointments_per_person", FLOAT, True,
+           "Attended GP appointments per person in the last 12 months." + _RATE),
+        _c("gp_appointments_per_person_top", FLOAT, True,
+           "Attended GP appointments per person in the top group." + _RATE),
+        _c("pct_emergency_bed_days_top", FLOAT, True, "% of emergency bed days used by the top group." + _RATE),
+        _c("pct_outpatient_attendances_top", FLOAT, True, "% of outpatient attendances by the top group." + _RATE),
+        _c("pct_social_care_packages_top", FLOAT, True,
+           "% of active social care packages held by the top group." + _RATE),
+    ),
+    sort_key=("level", "neighbourhood"),
+)
+
+EVIDENCE = Output(
+    "evidence", "evidence.parquet", "internal",
+    "The audit trail: each code that made a condition, frailty deficit or flag hold for a "
+    "person, with the first and last date it was recorded.",
+    (
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
+        _c("feature", TEXT, False,
+           "What the code counted towards: an ltc_* condition, an efi_* deficit, a flag (e.g. care_home), or "
+           "hfrs_<ICD-10 group>."),
+        _c("code", TEXT, False, "The code: SNOMED CT, dm+d or ICD-10 (the 3-character group for HFRS)."),
+        _c("first_date", DATE, False, "First date the code was recorded, in the look-back."),
+        _c("last_date", DATE, False, "Last date the code was recorded, up to the as-of date."),
+        _c("source", TEXT, False, "Source table: clinical_events, medications or apcs."),
+    ),
+    sort_key=("patient_id", "feature", "code", "first_date", "last_date", "source"),
+)
+
+OUTPUTS: tuple[Output, ...] = (PATIENTS, COHORT, NEIGHBOURHOODS, EVIDENCE)
+
+
+@dataclass(frozen=True)
+class ManifestKey:
+    name: str
+    holds: str  # the JSON shape
+    written_by: str  # "run" (the caller's dict) or "publish"
+    description: str
+
+
+MANIFEST: tuple[ManifestKey, ...] = (
+    ManifestKey("package_version", "text", "run", "npc_risk version that made the run."),
+    ManifestKey("as_of", "date text (YYYY-MM-DD)", "run", "The as-of date: every look-back ends here."),
+    ManifestKey("config", "object", "run", "The pipeline configuration as applied, every default filled in."),
+    ManifestKey("config_hash", "text (sha256)", "run", "Hash of the configuration; also in every Parquet footer."),
+    ManifestKey("inputs", "{table: {file, sha256, rows_read, accepted, quarantined, reasons, notes}}", "run",
+                "Each input file, its hash and its row counts (quarantine reasons counted)."),
+    ManifestKey("codelists", "{folder, manifest_sha256}", "run",
+                "The code-list folder used and the hash of its manifest."),
+    ManifestKey("unmatched_codes", "[{source, coding_system, events, unmatched_codes, unmatched_events}]", "run",
+                "Per source, how many codes and events matched no code list."),
+    ManifestKey("model_files", "{file name: sha256}", "run",
+                "The risk model and its card published under model/ (empty for the rules score)."),
+    ManifestKey("steps", "{step: {count: integer}}", "run",
+                "Counts in and out of each step; identical on a rerun of the same inputs."),
+    ManifestKey("timings", "{step: seconds}", "run",
+                "Wall-clock seconds per step; differ between reruns, so kept apart from steps."),
+    ManifestKey("provenance", "{as_of, version, config_hash}", "publish",
+                "What is stamped into every Parquet footer (npc_risk.* keys)."),
+    ManifestKey("outputs", "{path: {sha256, rows, bytes}}", "publish",
+                "Every published file but the manifest, with its hash, rows and size."),
+)

@@ -15,20 +15,22 @@ Contract (clinical-definitions.md §7):
   dropped silently). The order is fixed so each person is counted under exactly one reason and the
   reason counts add up to `excluded`.
 * **neighbourhood_rank** (1-based; null unless eligible and not excluded) orders the candidates of
-  each neighbourhood by the stable key `risk_score desc, efi_deficits desc, ltc_count desc,
-  patient_id asc`. The key is total (patient_id is unique), so reruns give the identical cohort
-  and DuckDB and Spark agree.
+  each neighbourhood by the stable key `selection.tie_break_order` (risk_score desc, efi_deficits
+  desc, ltc_count desc, patient_id asc). The key is total (patient_id is unique), so reruns give
+  the identical cohort and DuckDB and Spark agree.
 * **in_cohort** = `neighbourhood_rank <= cohort_target`, where `cohort_target` =
-  round-half-up(cohort_fraction x denominator) and the denominator is the neighbourhood's
+  `selection.top_count(denominator, cohort_fraction)`: round-half-up(cohort_fraction x
+  denominator), the rule the data pack's top group and the model card use too; the
+  denominator is the neighbourhood's
   registered population ("all") or its people aged 18+ ("adults"); `in_denominator` flags the
   people it counts. Excluded people (opt-outs included) stay in the denominator and are counted
   by reason: nobody is dropped silently.
 
 Traps:
 * ibis `rank()` / `row_number()` are 0-based (engine-notes.md); we add 1.
-* `round()` on a float product is not safe for the half-up rule: 0.025 is not exact in binary. The
-  target is computed in integer parts per million: (denominator x ppm + 500,000) // 1,000,000, so
-  2.5 % of 1,020 is exactly 25.5 -> 26 and of 1,010 is 25.25 -> 25.
+* `round()` on a float product is not safe for the half-up rule: 0.025 is not exact in binary;
+  `selection.top_count` works in integer parts per million, so 2.5 % of 1,020 is exactly
+  25.5 -> 26 and of 1,010 is 25.25 -> 25.
 * The neighbourhood key is the PCN *code*, LCP name or practice code; a person whose practice
   has no mapping is put in the `unmapped` neighbourhood, never dropped.
 * Change since the previous run matches on (patient_id, neighbourhood): someone whose practice
@@ -47,6 +49,7 @@ import ibis.expr.types as ir
 
 from npc_risk.config import NEIGHBOURHOODS, CohortConfig
 from npc_risk.errors import SchemaError
+from npc_risk.selection import tie_break_order, top_count
 from npc_risk.schemas import outputs
 
 # level -> (key column, display-name column)
@@ -62,7 +65,6 @@ UNMAPPED = "unmapped"
 EXCLUSION_ORDER = ("palliative_care", "care_home", "type1_optout", "ndo_optout")
 NO_RISK_SCORE = "no_risk_score"
 EXCLUSION_REASONS = (*EXCLUSION_ORDER, NO_RISK_SCORE)
-PPM = 1_000_000
 
 REQUIRED_COLUMNS = (
     "patient_id", "nhs_number", "practice_code", "pcn_code", "pcn_name", "lcp_name", "age",
@@ -101,30 +103,6 @@ class CohortResult:
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
     """Number of rows where `cond` is true (null counts as false)."""
     return cond.fill_null(False).cast("int64").sum()
-
-
-def tie_break_order(t: ir.Table) -> list[ir.Value]:
-    """The stable ranking key: risk desc, eFI deficits desc, LTC count desc, patient_id asc.
-
-    Missing deficits/LTC counts sort as 0 so that null placement (which differs between DuckDB
-    and Spark) never decides a rank.
-    """
-    return [
-        t.risk_score.desc(),
-        t.efi_deficits.fill_null(0).desc(),
-        t.ltc_count.fill_null(0).desc(),
-        t.patient_id.asc(),
-    ]
-
-
-def fraction_target(count: ir.IntegerValue, fraction: float) -> ir.IntegerValue:
-    """round-half-up(fraction x count) in exact integer arithmetic (see module trap).
-
-    ibis compiles `//` to FLOOR(a / b) on a double for both DuckDB and Spark; that is exact here
-    because count x ppm + 500,000 stays far below 2**53 for any registered population.
-    """
-    ppm = round(fraction * PPM)
-    return ((count.cast("int64") * ppm + PPM // 2) // PPM).cast("int64")
 
 
 def select_cohort(
@@ -178,7 +156,7 @@ def select_cohort(
     )
     t = t.mutate(_candidate=t.eligible & t.exclusion_reason.isnull(), in_denominator=in_denominator)
     t = t.mutate(cohort_denominator=_count(t.in_denominator).over(by_hood).cast("int64"))
-    t = t.mutate(cohort_target=fraction_target(t.cohort_denominator, config.cohort_fraction))
+    t = t.mutate(cohort_target=top_count(t.cohort_denominator, config.cohort_fraction))
     ranked = ibis.window(group_by=[t.neighbourhood, t._candidate], order_by=tie_break_order(t))
     t = t.mutate(
         neighbourhood_rank=ibis.ifelse(

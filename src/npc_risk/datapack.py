@@ -58,8 +58,9 @@ population = planning_population + ndo_excluded + type1_excluded: nobody is drop
 Concentration of use (the Leeds seed's figures, nhs-data-conventions.md §10.2): the **top group**
 of a unit is its top `top_fraction` (5 %) of people by risk, ranked over the **whole planning
 population** of the unit (eligible or not, excluded or not) with the cohort's stable
-tie-break key; its size is round-half-up(top_fraction x population) in exact integer arithmetic,
-so a neighbourhood of 40 people has a top group of 2. For each of emergency bed days, outpatient
+tie-break key (`selection.tie_break_order`); its size is `selection.top_count`:
+round-half-up(top_fraction x population) in exact integer arithmetic, so a neighbourhood of 40
+people has a top group of 2. For each of emergency bed days, outpatient
 attendances and active social care packages in the last 12 months we publish the share (%) used
 by the top group, and GP appointments per person per year in the top group vs everyone.
 
@@ -86,9 +87,10 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from npc_risk.cohort import EXCLUSION_REASONS, UNMAPPED, fraction_target, person_counts
+from npc_risk.cohort import EXCLUSION_REASONS, UNMAPPED, person_counts
 from npc_risk.schemas.outputs import NEIGHBOURHOODS
 from npc_risk.frailty import efi_at_least
+from npc_risk.selection import tie_break_order, top_count
 from npc_risk.suppression import (
     Family,
     complementary_suppression,
@@ -303,17 +305,11 @@ def _sum_people(pairs: ir.Table, key: str) -> ir.Table:
 def _top_group(base: ir.Table, key: str, top_fraction: float) -> ir.Table:
     """Per `key`: top_n and each activity total of the unit's top group (module docstring)."""
     p = base.filter(base._removed.isnull())
-    order = [
-        p.risk_score.fill_null(-1.0).desc(),
-        p.efi_deficits.fill_null(0).desc(),
-        p.ltc_count.fill_null(0).desc(),
-        p.patient_id.asc(),
-    ]
+    order = tie_break_order(p)  # the cohort's key; people without a score sort last
     p = p.mutate(
         _risk_position=(ibis.row_number().over(ibis.window(group_by=p[key], order_by=order))
                         + 1).cast("int64"),
-        _top_n=fraction_target(p.patient_id.count().over(ibis.window(group_by=p[key])),
-                               top_fraction),
+        _top_n=top_count(p.patient_id.count().over(ibis.window(group_by=p[key])), top_fraction),
     )
     in_top = p._risk_position <= p._top_n
     return p.group_by(key).aggregate(

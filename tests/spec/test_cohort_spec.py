@@ -11,7 +11,8 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from npc_risk.cohort import CohortConfig, fraction_target, select_cohort
+from npc_risk.cohort import CohortConfig, select_cohort
+from npc_risk.selection import top_count
 
 DEFAULTS = dict(
     nhs_number=None, practice_code="A1", pcn_code="P1", pcn_name="PCN One", lcp_name="L1",
@@ -120,9 +121,11 @@ def test_switched_off_exclusions_are_ranked():
     [(1000, 25), (1010, 25), (1019, 25), (1020, 26), (20, 1), (19, 0), (0, 0)],
 )
 def test_cohort_target_is_round_half_up_of_2_5_percent(count, target):
-    """2.5 % of 1,000 = 25; of 1,010 = 25.25 -> 25; of 1,020 = 25.5 -> 26; of 20 = 0.5 -> 1."""
+    """2.5 % of 1,000 = 25; of 1,010 = 25.25 -> 25; of 1,020 = 25.5 -> 26; of 20 = 0.5 -> 1.
+    One rule (selection.top_count) on the engine and in Python (the model card's top k)."""
     t = ibis.memtable(pa.table({"n": [count]}))
-    assert t.select(k=fraction_target(t.n, 0.025)).to_pyarrow()["k"].to_pylist() == [target]
+    assert t.select(k=top_count(t.n, 0.025)).to_pyarrow()["k"].to_pylist() == [target]
+    assert top_count(count, 0.025) == target
 
 
 @pytest.mark.parametrize(("size", "adults", "denominator", "selected"),

@@ -13,8 +13,8 @@ from npc_risk.risk.metrics import (
     suppress,
     suppressed_rate,
     top_fraction_table,
-    top_k,
 )
+from npc_risk.selection import top_count
 
 # 20 people, scores descending by position except where noted; 6 events (base rate 0.3).
 SCORES = np.array([0.95, 0.90, 0.85, 0.80, 0.75, 0.70, 0.65, 0.60, 0.55, 0.50,
@@ -41,9 +41,22 @@ def test_top_fraction_ignores_input_order_except_for_ties():
     assert top_fraction_table([0.5, 0.5], [0, 1], (0.5,))[0]["true_positives"] == 0
 
 
-def test_top_k_is_ceiling():
-    assert [top_k(f, 20) for f in (0.01, 0.03, 0.05, 0.5)] == [1, 1, 1, 10]
-    assert top_k(0.03, 1000) == 30 and top_k(0.03, 0) == 0
+def test_top_k_is_the_cohorts_round_half_up():
+    """The card's top f of n is selection.top_count(n, f), the cohort's rule: round-half-up, so
+    1 % of 20 is 0 people (it was ceil, 1, before the rule was written once) and 2.5 % of 1,010
+    is 25 (ceil gave 26)."""
+    #        fraction  n     k   (ceil gave)
+    table = [(0.01,    20,   0),  # 0.2 -> 0   (1)
+             (0.03,    20,   1),  # 0.6 -> 1   (1)
+             (0.05,    20,   1),  # 1.0        (1)
+             (0.025,   20,   1),  # 0.5 -> 1   (1)
+             (0.5,     20,   10),
+             (0.025,   1010, 25),  # 25.25 -> 25 (26)
+             (0.025,   1020, 26),  # 25.5 -> 26  (26)
+             (0.03,    0,    0)]
+    assert [top_count(n, f) for f, n, _ in table] == [k for _, _, k in table]
+    rows = top_fraction_table(SCORES, OUTCOME, (0.01,))
+    assert rows[0]["k"] == 0 and rows[0]["true_positives"] == 0 and np.isnan(rows[0]["ppv"])
 
 
 def test_headline_agrees_with_sklearn():

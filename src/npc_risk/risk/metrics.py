@@ -2,9 +2,12 @@
 
 All functions are pure (arrays in, numbers out), deterministic and vectorised.
 
-Top-k convention: the top f of n people is the first k = ceil(f * n) people in descending score
-order, ties broken by position in the input (a stable sort) - the same people a cohort of that
-size would contain given the pipeline's stable tie-break. PPV = events among them / k;
+Top-k convention: the top f of n people is the first k = `selection.top_count(n, f)` people in
+descending score order: round-half-up(f x n), the cohort's own rule, so the card's "top 2.5 %"
+has as many people as a cohort of 2.5 % (2.5 % of 1,010 is 25; of 20 people 1 % is 0). Ties are
+broken by position in the input (a stable sort), not by the cohort's tie-break key (eFI
+deficits, LTC count, patient_id), so at a tied score on the cut the card may count different
+people than the cohort selects. PPV = events among them / k (undefined when k = 0);
 sensitivity = events among them / all events; lift = PPV / base rate.
 
 Suppression (nhs-data-conventions.md §7, npc_risk rule): a published count stays 0 if 0,
@@ -14,11 +17,10 @@ are computed from unrounded counts and suppressed when their numerator or denomi
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from npc_risk.selection import top_count
 from npc_risk.suppression import SUPPRESSED_MARK, suppress_count, suppress_rate
 
 PUBLISHED_AUROC_RANGE = (0.74, 0.80)  # clinical-definitions.md §6.2 (QAdmissions, Rahimian, CMS)
@@ -54,11 +56,6 @@ def top_order(scores) -> np.ndarray:
     return np.argsort(-np.asarray(scores, dtype="float64"), kind="stable")
 
 
-def top_k(fraction: float, n: int) -> int:
-    """Number of people in the top `fraction` of `n` (ceil; at least 1 when n > 0)."""
-    return min(n, max(1, math.ceil(fraction * n - 1e-9))) if n else 0
-
-
 def top_fraction_table(scores, outcome, fractions=(0.01, 0.02, 0.03, 0.05)) -> list[dict]:
     """PPV, sensitivity and lift at each top fraction, with the raw counts behind them."""
     s, y = _as_arrays(scores, outcome)
@@ -68,7 +65,7 @@ def top_fraction_table(scores, outcome, fractions=(0.01, 0.02, 0.03, 0.05)) -> l
     base = events / n if n else float("nan")
     rows = []
     for f in fractions:
-        k = top_k(f, n)
+        k = top_count(n, f)
         tp = int(cum_events[k - 1]) if k else 0
         ppv = tp / k if k else float("nan")
         rows.append({

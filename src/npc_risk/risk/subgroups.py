@@ -2,9 +2,10 @@
 
 Contract: `subgroup_tables(scores, outcome, frame, fractions)` returns {dimension: [row, ...]}
 with one row per level, every count passed through `metrics.suppress` and every rate through
-`metrics.suppressed_rate`. Top-fraction figures use the POPULATION-wide cut (the people a cohort
-of that size would contain), so a subgroup's "flagged" is how many of its members the cohort
-reaches - the equity question - not a within-group top k.
+`metrics.suppressed_rate`. Top-fraction figures use the POPULATION-wide cut (as many people as a
+cohort of that fraction, `selection.top_count`; ties at the cut broken by input position), so a
+subgroup's "flagged" is how many of its members the cohort reaches - the equity question - not
+a within-group top k.
 
 Trap: AUROC within a subgroup is a model output (a "complex statistic" that HES rules leave
 uncontrolled) but it is meaningless with few events: it is reported only when the subgroup has
@@ -17,7 +18,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from npc_risk.risk.metrics import suppress, suppressed_rate, top_k, top_order
+from npc_risk.risk.metrics import suppress, suppressed_rate, top_order
+from npc_risk.selection import top_count
 
 AGE_BANDS = ((0, 17), (18, 44), (45, 64), (65, 74), (75, 84), (85, 200))
 # clinical-definitions.md §6.2: calibration by age band, sex, IMD quintile and neighbourhood.
@@ -53,7 +55,7 @@ def subgroup_tables(scores, outcome, frame: pd.DataFrame, fractions=(0.01, 0.02,
     flagged = {}
     for f in fractions:
         mask = np.zeros(len(s), dtype=bool)
-        mask[order[: top_k(f, len(s))]] = True
+        mask[order[: top_count(len(s), f)]] = True
         flagged[f] = mask
     tables = {}
     for dim, levels in subgroup_labels(frame).items():

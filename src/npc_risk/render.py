@@ -16,7 +16,7 @@ from rich.table import Table
 
 from npc_risk.datapack import CITY_KEY, publishable_neighbourhoods
 from npc_risk.ingest import TableReport
-from npc_risk.suppression import RATE_DECIMALS, SUPPRESSED_MARK
+from npc_risk.suppression import RATE_DECIMALS, display_suppressed
 
 
 def ingest_table(reports: Iterable[TableReport]) -> Table:
@@ -82,13 +82,12 @@ def published_rows(neighbourhoods: ir.Table | pa.Table) -> list[dict[str, str]]:
     rows += [r for r in published if r["level"] == "city"]
 
     def count(value: int | None) -> str:
-        return SUPPRESSED_MARK if value is None else f"{value:,}"
+        return display_suppressed(value, ",")
 
     def share(row: dict) -> str:
         if row["emergency_bed_days"] == 0:
             return "-"
-        value = row["pct_emergency_bed_days_top"]
-        return SUPPRESSED_MARK if value is None else f"{value:.{RATE_DECIMALS}f}%"
+        return display_suppressed(row["pct_emergency_bed_days_top"], f".{RATE_DECIMALS}f", suffix="%")
 
     return [
         {

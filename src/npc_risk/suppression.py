@@ -130,12 +130,21 @@ def suppress_rate(
     return numerator / denominator * scale
 
 
+def display_suppressed(value, fmt: str = "", *, suffix: str = ""):
+    """How an already-suppressed value is shown, the one spelling of the mark: `*` for None
+    (withheld), else the value itself (JSON, e.g. the model card) or, given `fmt`, the value
+    formatted with it and `suffix` appended (printed tables: `display_suppressed(1235, ",")` is
+    "1,235", `display_suppressed(None, ",")` is "*")."""
+    if value is None:
+        return SUPPRESSED_MARK
+    return f"{value:{fmt}}{suffix}" if fmt else value
+
+
 def display_count(n: int | None) -> str:
     """A count as printed: `*` for 1-7, `-` for missing, else rounded with thousands commas."""
     if n is None:
         return "-"
-    value = suppress_count(n)
-    return SUPPRESSED_MARK if value is None else f"{value:,}"
+    return display_suppressed(suppress_count(n), ",")
 
 
 def display_rate(
@@ -148,10 +157,8 @@ def display_rate(
     """A suppressed rate as printed: `*` when suppressed, `-` when undefined (zero denominator)."""
     if numerator is None or denominator is None or denominator == 0:
         return "-"
-    value = suppress_rate(numerator, denominator, scale=scale)
-    if value is None:
-        return SUPPRESSED_MARK
-    return f"{value:.{RATE_DECIMALS}f}{suffix}"
+    return display_suppressed(suppress_rate(numerator, denominator, scale=scale),
+                              f".{RATE_DECIMALS}f", suffix=suffix)
 
 
 # ------------------------------------------------------------------------- differencing guard

@@ -34,6 +34,7 @@ from npc_risk.risk.metrics import (
     top_fraction_table,
 )
 from npc_risk.risk.subgroups import DIMENSIONS, subgroup_tables
+from npc_risk.suppression import SUPPRESSED_MARK, is_small
 
 if TYPE_CHECKING:
     from npc_risk.risk.model import TrainedModel
@@ -65,8 +66,7 @@ def evaluate(scores, outcome, frame: pd.DataFrame, *, fractions=(0.01, 0.02, 0.0
          "true_positives": suppress(row["true_positives"]),
          "ppv": suppressed_rate(row["true_positives"], row["k"]),
          "sensitivity": suppressed_rate(row["true_positives"], row["events"]),
-         "lift": _r(row["lift"], 3) if row["true_positives"] == 0 or row["true_positives"] > 7
-         else "*",
+         "lift": SUPPRESSED_MARK if is_small(row["true_positives"]) else _r(row["lift"], 3),
          "score_threshold": _r(row["threshold"])}
         for row in top_fraction_table(s, y, fractions)
     ]

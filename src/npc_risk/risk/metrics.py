@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from npc_risk.selection import top_count
-from npc_risk.suppression import SUPPRESSED_MARK, suppress_count, suppress_rate
+from npc_risk.suppression import display_suppressed, suppress_count, suppress_rate
 
 PUBLISHED_AUROC_RANGE = (0.74, 0.80)  # clinical-definitions.md §6.2 (QAdmissions, Rahimian, CMS)
 
@@ -29,8 +29,7 @@ PUBLISHED_AUROC_RANGE = (0.74, 0.80)  # clinical-definitions.md §6.2 (QAdmissio
 def suppress(count: int) -> int | str:
     """A model-card count with NHS small-number suppression (npc_risk.suppression): 0 -> 0,
     1-7 -> "*", else the nearest multiple of 5."""
-    value = suppress_count(int(count))
-    return SUPPRESSED_MARK if value is None else value
+    return display_suppressed(suppress_count(int(count)))
 
 
 def suppressed_rate(numerator: int, denominator: int, digits: int = 4) -> float | str | None:
@@ -38,7 +37,7 @@ def suppressed_rate(numerator: int, denominator: int, digits: int = 4) -> float 
     if denominator == 0:
         return None
     value = suppress_rate(numerator, denominator)
-    return SUPPRESSED_MARK if value is None else round(value, digits)
+    return display_suppressed(None if value is None else round(value, digits))
 
 
 def _as_arrays(scores, outcome) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from npc_risk.risk.metrics import suppress, suppressed_rate, top_order
 from npc_risk.selection import top_count
+from npc_risk.suppression import display_suppressed, is_small
 
 AGE_BANDS = ((0, 17), (18, 44), (45, 64), (65, 74), (75, 84), (85, 200))
 # clinical-definitions.md §6.2: calibration by age band, sex, IMD quintile and neighbourhood.
@@ -66,7 +67,7 @@ def subgroup_tables(scores, outcome, frame: pd.DataFrame, fractions=(0.01, 0.02,
             base = suppressed_rate(events, n)
             row = {
                 "level": level, "n": suppress(n), "events": suppress(events), "base_rate": base,
-                "mean_predicted": round(float(s[m].mean()), 4) if n > 7 else "*",
+                "mean_predicted": display_suppressed(None if is_small(n) else round(float(s[m].mean()), 4)),
                 "observed_over_expected": _ratio(events, float(s[m].sum()), n),
                 "auroc": round(float(roc_auc_score(y[m], s[m])), 4)
                 if events >= 8 and n - events >= 8 else None,
@@ -90,9 +91,7 @@ def _ratio(events: int, expected: float, n: int) -> float | str | None:
     """Observed / expected, suppressed like a rate (its numerator is a count)."""
     if expected <= 0:
         return None
-    if 1 <= events <= 7 or 1 <= n <= 7:
-        return "*"
-    return round(events / expected, 3)
+    return display_suppressed(None if is_small(events) or is_small(n) else round(events / expected, 3))
 
 
 def _pct(f: float) -> str:

@@ -39,13 +39,12 @@ Traps:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import shutil
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ import pyarrow.compute as pc
 
 from npc_risk import __version__, io
 from npc_risk.errors import SchemaError
+from npc_risk.hashing import text_sha256
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 
 PARTITION = COHORT.partition
@@ -73,8 +73,7 @@ def config_hash(manifest: Mapping[str, Any]) -> str:
     """`manifest["config_hash"]` if given, else sha256 of canonical JSON of `manifest["config"]`."""
     if manifest.get("config_hash"):
         return str(manifest["config_hash"])
-    text = json.dumps(manifest.get("config", {}), sort_keys=True, default=_json_default)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return text_sha256(json.dumps(manifest.get("config", {}), sort_keys=True, default=_json_default))
 
 
 def publish_run(
@@ -88,8 +87,12 @@ def publish_run(
     quarantine_dir: Path | None,
     manifest: dict[str, Any],
     extra_files: Mapping[str, Path] | None = None,
+    include: Collection[str] = ("patients", "cohort", "neighbourhoods", "evidence"),
 ) -> Path:
     """Write the run's outputs to `<output_root>/<as_of>/` atomically; return that folder.
+
+    `include` names the tables to publish (`[pipeline] outputs`); manifest.json and quarantine/
+    are always written.
 
     `extra_files` (relative name -> source file, e.g. the model and its card) are copied into
     the staging folder too, so they are published in the same rename as everything else.
@@ -125,11 +128,15 @@ def publish_run(
             path = io.write_parquet(arrow, staging / spec.path, metadata=meta)
             outputs[spec.path] = _describe(path, arrow.num_rows)
 
-        write(patients, PATIENTS)
-        write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.suppression": SUPPRESSION_NOTE})
-        write(evidence, EVIDENCE)
-        outputs.update(_write_cohort(_declared_arrow(cohort, COHORT), staging / "cohort",
-                                     stamp(COHORT.name, COHORT.output_class)))
+        if PATIENTS.name in include:
+            write(patients, PATIENTS)
+        if NEIGHBOURHOODS.name in include:
+            write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.suppression": SUPPRESSION_NOTE})
+        if EVIDENCE.name in include:
+            write(evidence, EVIDENCE)
+        if COHORT.name in include:
+            outputs.update(_write_cohort(_declared_arrow(cohort, COHORT), staging / "cohort",
+                                         stamp(COHORT.name, COHORT.output_class)))
         outputs.update(_copy_quarantine(quarantine_dir, staging / "quarantine"))
         for name, source in sorted((extra_files or {}).items()):
             target = staging / name
@@ -147,9 +154,8 @@ def publish_run(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     cohort_rows = sum(v["rows"] for k, v in outputs.items() if k.startswith("cohort/"))
-    people = outputs["patients.parquet"]["rows"]
-    log.info("publish: %s people, %s in cohort lists, %s files -> %s",
-             f"{people:,}", f"{cohort_rows:,}", len(outputs) + 1, final)
+    log.info("publish: %s in cohort lists, %s files -> %s", f"{cohort_rows:,}", len(outputs) + 1,
+             final)
     return final
 
 

@@ -104,6 +104,7 @@ def nightly_run(
             cohort=selection.cohort, neighbourhoods=selection.neighbourhoods,
             evidence=current.evidence, quarantine_dir=ingested.quarantine_dir, manifest=manifest,
             extra_files={f"model/{p.name}": p for p in model_files},
+            include=config.pipeline.outputs,
         )
         record.record("publish", started,
                       {"files": sum(1 for p in final.rglob("*") if p.is_file())})

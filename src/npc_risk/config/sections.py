@@ -221,7 +221,8 @@ class DefinitionConfig(Section):
         eFI, HFRS, utilisation, flags). A condition pipeline adds its own set here.
     outcome: what the model predicts ("emergency_admission_12m"); the score itself is [risk].
     selection: how the cohort is chosen ("neighbourhood_top_fraction": the [cohort] rules).
-    outputs: the files published (every run also writes manifest.json and quarantine/).
+    outputs: the files published (every run also writes manifest.json and quarantine/);
+        `patients` is required (the next run's change counts read it).
     """
 
     SECTION: ClassVar[str] = "pipeline"
@@ -235,6 +236,9 @@ class DefinitionConfig(Section):
         if "npc_core" not in self.feature_sets:
             raise ConfigError("[pipeline] feature_sets lacks 'npc_core': the population's ages, "
                               "practices and flags come from it; add 'npc_core' to the list")
+        if "patients" not in self.outputs:
+            raise ConfigError("[pipeline] outputs lacks 'patients': the next run reads this run's "
+                              "patients.parquet for who entered and left the cohort; add it")
         for key in ("feature_sets", "outputs"):
             values = getattr(self, key)
             if len(set(values)) != len(values):

@@ -6,6 +6,8 @@ to the reference person), worded from `data/risk/driver_templates.csv`.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from npc_risk.config import RiskConfig
 from npc_risk.risk.drivers import assign_groups, explain_model, render, top_drivers
 from npc_risk.risk.design import ORDINAL_LEVELS, FeatureSpec
+from npc_risk.risk.labels import training_windows
 from npc_risk.risk.model import TrainedModel, train_model
 from npc_risk.risk.resources import driver_templates
 from npc_risk.risk.synthetic import synthetic_features
@@ -24,7 +27,7 @@ CONFIG = RiskConfig(min_samples_leaf=20, max_iter=40, learning_rate=0.1, calibra
 def model_and_frame():
     train, _, y = synthetic_features(6000, seed=11)
     held, _, y_eval = synthetic_features(3000, seed=12)
-    model = train_model(train, y, held, y_eval, config=CONFIG, training_window={})
+    model = train_model(train, y, held, y_eval, config=CONFIG, training_window=training_windows(date(2025, 3, 31)))
     return model, held
 
 

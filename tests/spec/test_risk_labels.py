@@ -18,7 +18,16 @@ import pytest
 
 from npc_risk.admissions import describe_methods, emergency_admission_methods, is_emergency_admission
 from npc_risk.errors import ModelError
-from npc_risk.risk.labels import check_windows, emergency_admission_label, label_window
+from npc_risk.config import RiskConfig
+from npc_risk.risk.labels import (
+    LabelWindow,
+    check_training_window,
+    check_windows,
+    emergency_admission_label,
+    label_window,
+    training_windows,
+)
+from npc_risk.risk.model import train_model
 
 T = date(2025, 3, 31)
 
@@ -119,3 +128,24 @@ def test_window_helpers():
     check_windows(features_as_of=T, label_start=T)
     with pytest.raises(ModelError, match="overlap"):
         check_windows(features_as_of=T, label_start=date(2025, 3, 30))
+
+
+def test_training_windows_and_the_leakage_guard_on_every_training():
+    """The temporal split (§6.3): train on features as of T - 730 d with labels in
+    (T - 730 d, T - 365 d], evaluate on features as of T - 365 d with labels in (T - 365 d, T]
+    (days, not years: 2024 is a leap year, so T - 730 d is 2023-04-01).
+    train_model refuses, before fitting, a window whose labels start before their features."""
+    w = training_windows(T)
+    assert w == {"train_features_as_of": date(2023, 4, 1),
+                 "train_label_window": LabelWindow(date(2023, 4, 1), date(2024, 3, 31)),
+                 "eval_features_as_of": date(2024, 3, 31),
+                 "eval_label_window": LabelWindow(date(2024, 3, 31), T)}
+    assert str(w["eval_label_window"]) == "(2024-03-31, 2025-03-31]"
+    check_training_window({k: str(v) for k, v in w.items()})  # the model card's text form
+    leaky = {**w, "eval_label_window": LabelWindow(date(2024, 3, 30), T)}
+    with pytest.raises(ModelError, match="overlap"):
+        check_training_window(leaky)
+    with pytest.raises(ModelError, match="overlap"):
+        train_model(pd.DataFrame(), [], pd.DataFrame(), [], config=RiskConfig(), training_window=leaky)
+    with pytest.raises(ModelError, match="lacks train_features_as_of, train_label_window"):
+        train_model(pd.DataFrame(), [], pd.DataFrame(), [], config=RiskConfig(), training_window={})

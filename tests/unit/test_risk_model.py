@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -11,13 +12,15 @@ from sklearn.metrics import roc_auc_score
 
 from npc_risk.errors import ModelError
 from npc_risk.config import RiskConfig
-from npc_risk.risk.model import holdout_practices, score, train_model
+from npc_risk.risk.card import build_card
+from npc_risk.risk.labels import training_windows
+from npc_risk.risk.model import fit_model, holdout_practices, score, train_model
 from npc_risk.risk.oracle import oracle_comparison
 from npc_risk.risk.synthetic import synthetic_features
 
 FAST = RiskConfig(min_samples_leaf=20, max_iter=30, max_leaf_nodes=7, learning_rate=0.1,
                   calibration_folds=2)
-WINDOW = {"features_as_of": "2024-03-31", "labels_until": "2025-03-31"}
+WINDOW = training_windows(date(2026, 3, 31))
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,32 @@ def test_model_is_useful_and_not_above_the_oracle(model, frames):
     assert "oracle" in cmp["note"]
     both = oracle_comparison(score(model, held), truth, y_eval, knowable_probability=truth)
     assert both["knowable_auroc"] == cmp["oracle_auroc"] and "knowable oracle" in both["note"]
+
+
+def test_fitting_and_the_card_are_separate(model, frames):
+    """fit_model fits only; build_card(model, frames) gives the card train_model attaches."""
+    train, y, held, y_eval, _ = frames
+    fitted = fit_model(train, y, config=FAST, training_window=WINDOW)
+    assert fitted.card == {}
+    np.testing.assert_array_equal(score(fitted, held).to_numpy(), score(model, held).to_numpy())
+    card = build_card(fitted, train_features=train, train_labels=y, eval_features=held,
+                      eval_labels=y_eval)
+    assert card == model.card
+    assert card["training_window"] == {
+        "train_features_as_of": "2024-03-31", "train_label_window": "(2024-03-31, 2025-03-31]",
+        "eval_features_as_of": "2025-03-31", "eval_label_window": "(2025-03-31, 2026-03-31]"}
+
+
+def test_a_leaking_training_window_stops_training(frames):
+    """The label window must start on or after its features' as-of date (labels.check_windows),
+    checked on every training, whether the window holds dates or the card's "(start, end]"."""
+    train, y, held, y_eval, _ = frames
+    leaky = {**{k: str(v) for k, v in WINDOW.items()}, "train_label_window": "(2024-03-30, 2025-03-30]"}
+    with pytest.raises(ModelError, match="overlap"):
+        train_model(train, y, held, y_eval, config=FAST, training_window=leaky)
+    with pytest.raises(ModelError, match="lacks eval_features_as_of"):
+        train_model(train, y, held, y_eval, config=FAST,
+                    training_window={k: v for k, v in WINDOW.items() if not k.startswith("eval_features")})
 
 
 def test_training_twice_gives_identical_scores(frames):

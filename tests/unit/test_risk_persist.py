@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from datetime import date
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import skops.io as sio
 from npc_risk.errors import ModelError
 from npc_risk.risk.card import REQUIRED_METRICS, SUBGROUP_DIMENSIONS
 from npc_risk.config import CALIBRATIONS, ESTIMATORS, RiskConfig
+from npc_risk.risk.labels import training_windows
 from npc_risk.risk.model import score, train_model
 from npc_risk.risk.persist import FORMAT, TRUSTED_TYPES, load_model, save_model
 from npc_risk.risk.synthetic import synthetic_features
@@ -33,7 +35,7 @@ def frames():
 
 def _train(frames, **kw):
     cfg = RiskConfig(min_samples_leaf=20, max_iter=40, calibration_folds=2, **kw)
-    return train_model(*frames, config=cfg, training_window={"features_as_of": "2024-03-31"})
+    return train_model(*frames, config=cfg, training_window=training_windows(date(2025, 3, 31)))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,9 @@ def test_card_files_hold_every_metric_and_subgroup(saved):
                 assert {"ppv", "sensitivity", "lift", "flagged"} <= set(row[f"top_{f}pct"])
             assert row["n"] == "*" or row["n"] % 5 == 0  # suppressed counts
             assert row["events"] == "*" or row["events"] % 5 == 0
-    assert card["training_window"] == {"features_as_of": "2024-03-31"}
+    assert card["training_window"] == {
+        "train_features_as_of": "2023-04-01", "train_label_window": "(2023-04-01, 2024-03-31]",
+        "eval_features_as_of": "2024-03-31", "eval_label_window": "(2024-03-31, 2025-03-31]"}
     assert "age" in card["features"] and card["training"]["n"] == 3000
     md = path.with_name("risk.card.md").read_text()
     for heading in ("## Evaluation", "## Top of the risk list", "## Calibration by risk decile",

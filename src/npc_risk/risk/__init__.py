@@ -10,6 +10,7 @@ words), `oracle` (model vs true risk on synthetic data), `synthetic` (a test fra
 Typical use (pipeline):
 
     cfg = RiskConfig.from_mapping(toml["risk"])
+    window = training_windows(as_of)  # checked again by train_model (leakage guard)
     model = train_model(train_x, train_y, eval_x, eval_y, config=cfg, training_window=window)
     save_model(model, models / "risk.skops")
     p = score_people(person, config=cfg, model=load_model(models / "risk.skops"))
@@ -20,16 +21,25 @@ from npc_risk.risk.apply import explain_people, score_people
 from npc_risk.risk.card import evaluate
 from npc_risk.config import RiskConfig
 from npc_risk.risk.drivers import explain_model, explain_rules
-from npc_risk.risk.labels import check_windows, emergency_admission_label, label_window
+from npc_risk.risk.card import build_card
+from npc_risk.risk.labels import (
+    LabelWindow,
+    check_training_window,
+    check_windows,
+    emergency_admission_label,
+    label_window,
+    training_windows,
+)
 from npc_risk.risk.metrics import suppress, suppressed_rate
-from npc_risk.risk.model import TrainedModel, holdout_practices, score, train_model
+from npc_risk.risk.model import TrainedModel, fit_model, holdout_practices, score, train_model
 from npc_risk.risk.oracle import oracle_comparison
 from npc_risk.risk.persist import load_model, save_model
 from npc_risk.risk.rules import rules_points, rules_score
 
 __all__ = [
-    "RiskConfig", "TrainedModel", "check_windows", "emergency_admission_label", "evaluate",
-    "explain_model", "explain_people", "explain_rules", "holdout_practices", "label_window", "load_model",
-    "oracle_comparison", "rules_points", "rules_score", "save_model", "score", "score_people", "suppress",
-    "suppressed_rate", "train_model",
+    "LabelWindow", "RiskConfig", "TrainedModel", "build_card", "check_training_window", "check_windows",
+    "emergency_admission_label", "evaluate", "explain_model", "explain_people", "explain_rules",
+    "fit_model", "holdout_practices", "label_window", "load_model", "oracle_comparison", "rules_points",
+    "rules_score", "save_model", "score", "score_people", "suppress", "suppressed_rate", "train_model",
+    "training_windows",
 ]

@@ -2,8 +2,10 @@
 
 Contract: `evaluate(scores, outcome, frame, ...)` -> dict of the performance sections (works for the
 rules score too, with `is_probability=False`: calibration is then not reported, because a
-points total rescaled to 0-1 is a rank, not a probability). `build_card(model, ...)` adds the
-provenance (training window, features, config, versions) and the leakage alarm.
+points total rescaled to 0-1 is a rank, not a probability). `build_card(model, *,
+train_features, train_labels, eval_features, eval_labels)` scores a fitted model (from
+`model.fit_model`) on both frames, evaluates it on the evaluation frame and adds the provenance
+(training window, features, config, versions) and the leakage alarm; fitting never builds it.
 `render_markdown(card)` -> the human-readable twin of the JSON.
 
 Every count in the card passes through `metrics.suppress` (0 / "*" / nearest 5); rates come from
@@ -16,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import platform
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,11 +34,9 @@ from npc_risk.risk.metrics import (
     suppressed_rate,
     top_fraction_table,
 )
+from npc_risk.risk.model import TrainedModel, score
 from npc_risk.risk.subgroups import DIMENSIONS, subgroup_tables
 from npc_risk.suppression import SUPPRESSED_MARK, is_small
-
-if TYPE_CHECKING:
-    from npc_risk.risk.model import TrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +97,13 @@ def leakage_warnings(auroc: float | None, threshold: float) -> list[str]:
     ]
 
 
-def build_card(model: TrainedModel, *, train_p, y_train, eval_p, y_eval,
-               eval_frame: pd.DataFrame) -> dict:
+def build_card(model: TrainedModel, *, train_features: pd.DataFrame, train_labels,
+               eval_features: pd.DataFrame, eval_labels) -> dict:
+    """The model card (JSON-able) of a fitted model: labels are 0/1 row for row with the frames."""
     cfg = model.config
-    evaluation = evaluate(eval_p, y_eval, eval_frame, fractions=cfg.top_fractions)
-    train_head = headline_metrics(train_p, y_train)
+    evaluation = evaluate(score(model, eval_features).to_numpy(), eval_labels, eval_features,
+                          fractions=cfg.top_fractions)
+    train_head = headline_metrics(score(model, train_features).to_numpy(), train_labels)
     warnings = leakage_warnings(evaluation["auroc"], cfg.leakage_auroc)
     for text in warnings:
         log.warning(text)

@@ -1,13 +1,20 @@
 """Train, calibrate and apply the 12-month emergency admission model.
 
 Contract
+* `fit_model(features, labels, *, config, training_window)` -> `TrainedModel` without a card:
+  fitting and calibration only.
 * `train_model(train_features, train_labels, eval_features, eval_labels, *, config,
-  training_window)` -> `TrainedModel`. The pipeline builds the temporal split: training features
-  as of T - 365 d with labels in (T - 365 d, T]; evaluation features as of a later date with the
-  labels after it. Frames are one row per person; labels are 0/1, aligned row for row (an array
-  by position; a Series must also carry the frame's index, else ModelError - a Series indexed
-  by patient_id against a RangeIndex frame would otherwise pair the wrong people silently).
-  Optionally a share of practices is held out (`config.holdout_practice_fraction`).
+  training_window)` -> `TrainedModel` with its card: a thin function that checks the window,
+  holds out practices, calls `fit_model`, then `card.build_card` (the card is built from the
+  model and the evaluation frame, apart from fitting). The pipeline builds the temporal split
+  with `labels.training_windows`: training features as of T - 730 d with labels in
+  (T - 730 d, T - 365 d]; evaluation features as of T - 365 d with the labels after it.
+  `labels.check_training_window` runs on every training: a label window that starts before
+  its features' as-of date is a ModelError (leakage). Frames are one row per person; labels
+  are 0/1, aligned row for row (an array by position; a Series must also carry the frame's
+  index, else ModelError - a Series indexed by patient_id against a RangeIndex frame would
+  otherwise pair the wrong people silently). Optionally a share of practices is held out
+  (`config.holdout_practice_fraction`).
 * `score(model, features)` -> Series of calibrated probabilities in [0, 1], index = features.index,
   deterministic (no randomness at prediction time).
 
@@ -45,6 +52,7 @@ from sklearn.preprocessing import StandardScaler
 from npc_risk.errors import ModelError
 from npc_risk.config import RiskConfig
 from npc_risk.risk.design import FeatureSpec
+from npc_risk.risk.labels import check_training_window
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +65,7 @@ class TrainedModel:
 
     estimator: fitted CalibratedClassifierCV (predict_proba on `spec.matrix(frame)`).
     spec: the feature columns, their encoding and driver reference values.
-    card: the model card (dict, JSON-able; see `card.build_card`).
+    card: the model card (dict, JSON-able; see `card.build_card`); empty after `fit_model`.
     """
 
     estimator: Any
@@ -131,11 +139,12 @@ def train_model(
     config: RiskConfig,
     training_window: dict,
 ) -> TrainedModel:
-    """Fit, calibrate and evaluate; returns the model with its card (see module docstring)."""
-    from npc_risk.risk.card import build_card  # noqa: PLC0415 (card imports this module's types)
+    """Check the window, fit, then build the card; returns the model with it (module docstring)."""
+    from npc_risk.risk.card import build_card  # noqa: PLC0415 (card imports this module's score)
 
     if config.method != "model":
         raise ModelError('train_model needs [risk] method = "model"; the rules score needs no training')
+    check_training_window(training_window)
     started = time.perf_counter()
     y_train = _labels(train_labels, len(train_features), "training labels", train_features.index)
     y_eval = _labels(eval_labels, len(eval_features), "evaluation labels", eval_features.index)
@@ -153,17 +162,22 @@ def train_model(
         y_train = _labels(y_train, len(train_features), "training labels after practice hold-out")
         y_eval = _labels(y_eval, len(eval_features), "evaluation labels after practice hold-out")
 
-    spec = FeatureSpec.fit(train_features, exclude=config.exclude_features)
-    estimator = make_estimator(config).fit(spec.matrix(train_features), y_train)
-    model = TrainedModel(estimator, spec, config, window)
-    train_p = score(model, train_features).to_numpy()
-    eval_p = score(model, eval_features).to_numpy()
-    model.card = build_card(model, train_p=train_p, y_train=y_train, eval_p=eval_p,
-                            y_eval=y_eval, eval_frame=eval_features)
+    model = fit_model(train_features, y_train, config=config, training_window=window)
+    model.card = build_card(model, train_features=train_features, train_labels=y_train,
+                            eval_features=eval_features, eval_labels=y_eval)
     log.info("trained %s on %d people (%d events) in %.1f s; evaluation AUROC %.3f on %d people",
              config.estimator, len(y_train), int(y_train.sum()), time.perf_counter() - started,
              model.card["evaluation"]["auroc"], len(y_eval))
     return model
+
+
+def fit_model(features: pd.DataFrame, labels, *, config: RiskConfig,
+              training_window: dict) -> TrainedModel:
+    """The fitted, calibrated estimator on `features` (no evaluation, no card)."""
+    y = _labels(labels, len(features), "training labels", features.index)
+    spec = FeatureSpec.fit(features, exclude=config.exclude_features)
+    estimator = make_estimator(config).fit(spec.matrix(features), y)
+    return TrainedModel(estimator, spec, config, dict(training_window))
 
 
 def score(model: TrainedModel, features: pd.DataFrame) -> pd.Series:

@@ -18,7 +18,7 @@ from npc_risk.risk.design import ORDINAL_LEVELS, FeatureSpec
 from npc_risk.risk.labels import training_windows
 from npc_risk.risk.model import TrainedModel, train_model
 from npc_risk.risk.resources import driver_templates
-from npc_risk.risk.synthetic import synthetic_features
+from tests.builders.synthetic import synthetic_features
 
 CONFIG = RiskConfig(min_samples_leaf=20, max_iter=40, learning_rate=0.1, calibration_folds=2)
 

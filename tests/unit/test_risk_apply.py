@@ -6,7 +6,7 @@ import pytest
 
 from npc_risk.errors import ModelError
 from npc_risk.risk import RiskConfig, explain_people, rules_score, score_people
-from npc_risk.risk.synthetic import synthetic_features
+from tests.builders.synthetic import synthetic_features
 
 
 def test_rules_method_needs_no_model():

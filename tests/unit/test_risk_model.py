@@ -16,7 +16,7 @@ from npc_risk.risk.card import build_card
 from npc_risk.risk.labels import training_windows
 from npc_risk.risk.model import fit_model, holdout_practices, score, train_model
 from npc_risk.risk.oracle import oracle_comparison
-from npc_risk.risk.synthetic import synthetic_features
+from tests.builders.synthetic import synthetic_features
 
 FAST = RiskConfig(min_samples_leaf=20, max_iter=30, max_leaf_nodes=7, learning_rate=0.1,
                   calibration_folds=2)

@@ -16,7 +16,7 @@ from npc_risk.config import CALIBRATIONS, ESTIMATORS, RiskConfig
 from npc_risk.risk.labels import training_windows
 from npc_risk.risk.model import score, train_model
 from npc_risk.risk.persist import FORMAT, TRUSTED_TYPES, load_model, save_model
-from npc_risk.risk.synthetic import synthetic_features
+from tests.builders.synthetic import synthetic_features
 
 
 class NotAModel:

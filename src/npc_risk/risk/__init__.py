@@ -2,10 +2,11 @@
 
 Modules: `apply` (score / explain by config.method), `labels` (outcome as an ibis expression),
 `design` (feature frame -> matrix), `model`
-(train / score), `persist` (skops save/load + card files), `card` and `metrics` and `subgroups`
+(fit / train / score), `persist` (skops save/load + card files), `card` and `metrics` and `subgroups`
 (performance, suppressed), `rules` (transparent points score), `drivers` (top reasons in plain
-words), `oracle` (model vs true risk on synthetic data), `synthetic` (a test frame with known risk),
-`resources` (packaged CSV data), `config` (`RiskConfig`).
+words), `oracle` (model vs true risk on synthetic data), `resources` (packaged CSV data);
+`RiskConfig` lives in `npc_risk.config`. The test frame with a known risk is
+`tests/builders/synthetic.py`.
 
 Typical use (pipeline):
 

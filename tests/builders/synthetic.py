@@ -1,4 +1,4 @@
-"""A small synthetic feature frame with a known true risk, for tests, docs and the oracle check.
+"""A small synthetic feature frame with a known true risk, for the risk step's tests.
 
 `synthetic_features(n, seed)` -> (features, truth_probability, outcome). The frame has the column
 names and dtypes of `features.derive_features(...).person` (docs/architecture.md) with a short
@@ -7,7 +7,9 @@ the observed features plus an unobserved person effect, so no model can reach AU
 oracle (the truth) sits near the published 0.74-0.80 band.
 
 This is NOT the city generator (`npc_risk.synth`): it has no events, only person-level features,
-and exists so the risk step can be tested without the rest of the pipeline. Coefficients are
+and exists so the risk step can be tested without the rest of the pipeline (it lived in
+`npc_risk.risk.synthetic` while nothing but tests used it). The eFI and HFRS categories come
+from `npc_risk.frailty`, the one definition of the bands. Coefficients are
 round numbers chosen to give a base rate of about 6 % and the usual predictor ranking
 (clinical-definitions.md §6.3); they are not estimates of anything.
 """
@@ -17,18 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from npc_risk.frailty import efi_category, hfrs_category
+
 LTC_KEYS = ("hypertension", "diabetes", "copd", "heart_failure", "dementia", "cancer", "ckd")
 EFI_KEYS = ("falls", "mobility_problems", "polypharmacy", "memory_concerns", "urinary_incontinence")
-
-
-def _efi_category(deficits: np.ndarray) -> np.ndarray:
-    # Integer bands from clinical-definitions.md §1.2: 0-4 fit, 5-8 mild, 9-12 moderate, 13+ severe.
-    return np.select([deficits <= 4, deficits <= 8, deficits <= 12], ["fit", "mild", "moderate"],
-                     "severe").astype(object)
-
-
-def _hfrs_category(score: np.ndarray) -> np.ndarray:
-    return np.select([score < 5, score <= 15], ["low", "intermediate"], "high").astype(object)
 
 
 def synthetic_features(
@@ -73,9 +67,9 @@ def synthetic_features(
         **{f"efi_{k}": v for k, v in efi.items()},
         "efi_deficits": efi_deficits.astype("int64"),
         "efi_score": efi_deficits / 36,
-        "efi_category": pd.array(_efi_category(efi_deficits), dtype="string"),
+        "efi_category": pd.array(efi_category(efi_deficits), dtype="string"),
         "hfrs_score": hfrs,
-        "hfrs_category": pd.array(_hfrs_category(hfrs), dtype="string"),
+        "hfrs_category": pd.array(hfrs_category(np.round(hfrs * 10).astype("int64")), dtype="string"),
         "emergency_admissions_12m": em.astype("int64"),
         "emergency_bed_days_12m": (em * rng.poisson(4 + 4 * old, n)).astype("int64"),
         "elective_admissions_12m": rng.poisson(0.05 + 0.1 * old, n).astype("int64"),

@@ -1,0 +1,1 @@
+"""Builders of test data used by several test files (not part of the npc_risk package)."""

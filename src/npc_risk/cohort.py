@@ -49,8 +49,8 @@ import ibis.expr.types as ir
 
 from npc_risk.config import NEIGHBOURHOODS, CohortConfig
 from npc_risk.errors import SchemaError
-from npc_risk.selection import tie_break_order, top_count
 from npc_risk.schemas import outputs
+from npc_risk.selection import tie_break_order, top_count
 
 # level -> (key column, display-name column)
 NEIGHBOURHOOD_LEVELS: dict[str, tuple[str, str]] = {

@@ -44,7 +44,7 @@ def _band(value, bands: tuple[tuple[str, int], ...]):
     names = [name for name, _ in bands]
     edges = [floor for _, floor in bands[1:]]
     if isinstance(value, ibis.Value):
-        return ibis.cases(*((value < edge, name) for name, edge in zip(names, edges)),
+        return ibis.cases(*((value < edge, name) for name, edge in zip(names[:-1], edges, strict=True)),
                           else_=names[-1])
     index = np.searchsorted(edges, np.asarray(value), side="right")
     out = np.asarray(names, dtype=object)[index]

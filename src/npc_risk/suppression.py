@@ -140,27 +140,6 @@ def display_suppressed(value, fmt: str = "", *, suffix: str = ""):
     return f"{value:{fmt}}{suffix}" if fmt else value
 
 
-def display_count(n: int | None) -> str:
-    """A count as printed: `*` for 1-7, `-` for missing, else rounded with thousands commas."""
-    if n is None:
-        return "-"
-    return display_suppressed(suppress_count(n), ",")
-
-
-def display_rate(
-    numerator: int | float | None,
-    denominator: int | float | None,
-    *,
-    scale: float = 1.0,
-    suffix: str = "",
-) -> str:
-    """A suppressed rate as printed: `*` when suppressed, `-` when undefined (zero denominator)."""
-    if numerator is None or denominator is None or denominator == 0:
-        return "-"
-    return display_suppressed(suppress_rate(numerator, denominator, scale=scale),
-                              f".{RATE_DECIMALS}f", suffix=suffix)
-
-
 # ------------------------------------------------------------------------- differencing guard
 @dataclass(frozen=True)
 class Family:

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from npc_risk.admissions import describe_methods, emergency_admission_methods, is_emergency_admission
-from npc_risk.errors import ModelError
 from npc_risk.config import RiskConfig
+from npc_risk.errors import ModelError
 from npc_risk.risk.labels import (
     LabelWindow,
     check_training_window,

@@ -12,8 +12,6 @@ import pyarrow as pa
 import pytest
 
 from npc_risk.suppression import (
-    display_count,
-    display_rate,
     display_suppressed,
     suppress_count,
     suppress_count_expr,
@@ -85,12 +83,12 @@ def test_suppress_rate_expr_agrees_with_reference_rounded_to_one_decimal():
 
 def test_display_marks():
     """One spelling of the mark (display_suppressed): None (withheld) is `*`; the model card
-    (metrics.suppress, suppressed_rate), the printed run summary and these use it."""
+    (metrics.suppress, suppressed_rate) and the printed run summary use it. A raw count or rate is
+    suppressed first (suppress_count / suppress_rate), then displayed."""
     assert [display_suppressed(v) for v in (None, 0, 10, 0.25)] == ["*", 0, 10, 0.25]
     assert [display_suppressed(v, ",") for v in (None, 0, 1235)] == ["*", "0", "1,235"]
     assert display_suppressed(12.34, ".1f", suffix="%") == "12.3%"
     assert display_suppressed(None, ".1f", suffix="%") == "*"
-    assert [display_count(n) for n in (0, 3, 12, 1234, None)] == ["0", "*", "10", "1,235", "-"]
-    assert display_rate(50, 100, scale=100, suffix="%") == "50.0%"
-    assert display_rate(5, 100, scale=100) == "*"
-    assert display_rate(0, 0) == "-"
+    assert [display_suppressed(suppress_count(n), ",") for n in (0, 3, 12, 1234)] == ["0", "*", "10", "1,235"]
+    assert display_suppressed(suppress_rate(50, 100, scale=100), ".1f", suffix="%") == "50.0%"
+    assert display_suppressed(suppress_rate(5, 100, scale=100), ".1f", suffix="%") == "*"

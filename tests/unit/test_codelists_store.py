@@ -153,12 +153,14 @@ def test_import_pcd_refset_and_opencodelists(tmp_path):
                    "AST_COD,Asthma codes,195967001,Asthma,998\n")
     import_pcd_refset(pcd, f, cluster_id="HF_COD", name="pcd-hf.snomedct", concept="heart failure")
     oc = tmp_path / "oc.csv"
-    oc.write_text("code,term\nI10X,Hypertension\nJ44.1,COPD exac\n")
+    oc.write_text("code,term\nI10X,Hypertension\nJ44.1,COPD exac\nM32.1+,SLE (dagger)\n")
     import_opencodelists(oc, f, name="oc-x.icd10", concept="x", system="icd10", source="opencodelists")
     cs = load_codelists(f)
     assert {c for c, _ in cs.lists["pcd-hf.snomedct"].codes} == {"84114007", "42343007"}
     assert cs.lists["pcd-hf.snomedct"].concept == "heart failure"
-    assert {c for c, _ in cs.lists["oc-x.icd10"].codes} == {"I10", "J441"}
+    # the one ICD-10 normaliser (codes.icd10.normalise_icd10), as for the data: I10X -> I10,
+    # J44.1 -> J441, M32.1+ -> M321 (the importer used to strip only dots and X padding)
+    assert {c for c, _ in cs.lists["oc-x.icd10"].codes} == {"I10", "J441", "M321"}
     bad = tmp_path / "bad.csv"
     bad.write_text("dmd_id,dmd_name\n123,x\n")
     with pytest.raises(CodelistError, match="1 of 1 rows"):

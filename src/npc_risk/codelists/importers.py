@@ -20,6 +20,7 @@ from pathlib import Path
 
 from npc_risk.codelists.formats import code_problem
 from npc_risk.codelists.store import refresh_manifest, write_codelist
+from npc_risk.codes.icd10 import normalise_icd10
 from npc_risk.errors import CodelistError
 
 _CODE_COLUMNS = ("code", "snomedcode", "snomed_code", "snomedct_code", "dmd_id", "dmd_code",
@@ -81,10 +82,8 @@ def import_opencodelists(path: Path, folder: Path, *, name: str, concept: str, s
     picked = []
     for r in rows:
         code = r[code_col]
-        if system == "icd10":
-            code = code.upper().replace(".", "").replace(" ", "")
-            if len(code) == 4 and code[3] == "X":
-                code = code[:3]
+        if system == "icd10":  # the one ICD-10 normaliser; an invalid code stays as given, to be reported
+            code = normalise_icd10(code) or code
         if code:
             picked.append((code, r.get(term_col, "") if term_col else ""))
     return _save(picked, src=Path(path), folder=folder, name=name, concept=concept, system=system,

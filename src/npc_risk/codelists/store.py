@@ -29,9 +29,8 @@ from npc_risk.codelists.model import (
     KINDS, MATCH_RULES, VALUE_AGGREGATES, Codelist, CodelistSet, Condition, Problem, ValueRule,
 )
 from npc_risk.errors import CodelistError
-from npc_risk.manifest import FILE_KEYS, check_manifest, packaged_folder, read_manifest
+from npc_risk.manifest import FILE_KEYS, check_manifest, packaged_folder, read_manifest, refresh_hashes
 from npc_risk.manifest import write_manifest as _write_manifest
-from npc_risk.manifest import refresh_hashes
 
 CATALOGUE_DIR = "catalogues"
 VALUE_RULES = "value_rules.csv"

@@ -19,10 +19,9 @@ Typical use (pipeline):
 """
 
 from npc_risk.risk.apply import explain_people, score_people
-from npc_risk.risk.card import evaluate
+from npc_risk.risk.card import build_card, evaluate
 from npc_risk.config import RiskConfig
 from npc_risk.risk.drivers import explain_model, explain_rules
-from npc_risk.risk.card import build_card
 from npc_risk.risk.labels import (
     LabelWindow,
     check_training_window,

@@ -205,12 +205,3 @@ def calibration_report(extract_dir: Path, truth_dir: Path) -> list[dict[str, obj
     measured = measure(extract_dir, truth_dir)
     return [{"metric": k, "measured": round(measured[k], 4), "target_low": lo, "target_high": hi,
              "within": lo <= measured[k] <= hi, "basis": basis} for k, (lo, hi, basis) in TARGETS.items()]
-
-
-def format_report(rows: list[dict[str, object]]) -> str:
-    """Plain-text table for the CLI (`npc-risk calibrate`)."""
-    lines = [f"{'metric':42} {'measured':>10} {'target':>15}  ok  basis"]
-    for r in rows:
-        target = f"{r['target_low']}-{r['target_high']}"
-        lines.append(f"{r['metric']:42} {r['measured']:>10} {target:>15}  {'yes' if r['within'] else 'NO ':3} {r['basis']}")
-    return "\n".join(lines)

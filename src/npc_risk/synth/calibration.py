@@ -4,8 +4,8 @@ Measures the extract the way the pipeline would (last 12 months before the as-of
 registered and alive on it) plus the truth folder (concentration of next-year use in the top 5 %
 by true risk). Targets and their sources are the `TARGETS` rows below, each citing the
 reference section; the report is a list of dicts (metric, measured, target, basis) that the CLI
-can print as a table. Reads the files through the ibis backend of `npc_risk.io.connect()` (only
-io.py touches patient rows directly).
+can print as a table. Reads the files through an `npc_risk.engine.Engine` (only io.py touches
+patient rows directly).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import ibis
 import pyarrow as pa
 
-from npc_risk import io
 from npc_risk.admissions import is_emergency_admission
 from npc_risk.codelists import default_folder
+from npc_risk.engine import Engine
 from npc_risk.codelists.maps import load_ingredients
 from npc_risk.features.as_of import age_at
 from npc_risk.frailty import efi_category
@@ -88,10 +88,14 @@ def _value_rules(v, sex) -> list[tuple[str, str, object]]:
 
 def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     """The measured value of every metric in TARGETS."""
-    extract_dir, truth_dir = Path(extract_dir), Path(truth_dir)
+    with Engine.open() as engine:
+        return _measure(engine, Path(extract_dir), Path(truth_dir))
+
+
+def _measure(engine: Engine, extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     meta = json.loads((extract_dir / "README.json").read_text())
     as_of = dt.date.fromisoformat(meta["as_of"])
-    con = io.connect()
+    con = engine.con
     t = {name: con.read_parquet(str(extract_dir / f"{name}.parquet"), table_name=name)
          for name in ("patients", "practice_registrations", "clinical_events", "medications", "gp_appointments",
                       "apcs", "ec", "opa", "lsoa_deprivation")}
@@ -113,7 +117,7 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     alive = p.filter((p.date_of_death.isnull() | (p.date_of_death > d)) & (dob <= d)).semi_join(registered, "patient_id")
     alive = alive.mutate(age=age.name("age"))
     lsoa = t["lsoa_deprivation"]
-    pop = con.create_table("pop", alive.left_join(lsoa, alive.lsoa_code == lsoa.lsoa_code).select(
+    pop = engine.temp_table("pop", alive.left_join(lsoa, alive.lsoa_code == lsoa.lsoa_code).select(
         alive.patient_id, alive.age, alive.sex, lsoa.imd_decile))
     n = value(pop.count())
     count = lambda table: value(table.count())  # noqa: E731
@@ -147,7 +151,7 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     m["mean_emergency_los_65plus"] = value(stays.discharge_date.delta(stays.admission_date, unit="day").mean())
     ce, codes = t["clinical_events"], _codes_table()
     coded = ce.filter(ce.date <= d).inner_join(codes, ce.snomedct_code == codes.code)
-    ever = con.create_table("ever", with_pop(coded.select("patient_id", "concept", "deficit")).select(
+    ever = engine.temp_table("ever", with_pop(coded.select("patient_id", "concept", "deficit")).select(
         "patient_id", "concept", "deficit", "age").distinct())
     for key, label, min_age in (("hypertension", "hypertension", 0), ("diabetes", "diabetes_17plus", 17),
                                 ("asthma", "asthma", 0), ("copd", "copd", 0), ("chd", "chd", 0),
@@ -196,7 +200,6 @@ def measure(extract_dir: Path, truth_dir: Path) -> dict[str, float]:
     pos = value(ranked.y.sum())
     rank_sum = value(ranked.filter(ranked.y == 1).r.sum())
     m["oracle_auroc"] = (rank_sum - pos * (pos + 1) / 2) / (pos * (n_tr - pos))
-    con.disconnect()
     return {k: float(v) for k, v in m.items()}
 
 

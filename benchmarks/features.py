@@ -7,7 +7,7 @@ seconds and ratios, never patient values. Targets (issue): features <= 2x scan t
 ratios from one run.
 
 How the two sides are measured, so the ratio means something:
-* both run on one connection from `io.connect()` (same memory limit, threads, spill folder);
+* both run on one engine (`npc_risk.engine.Engine`: same memory limit, threads, spill folder);
 * the scan decodes every value of every column (`max(hash(col))`): `count(col)` is answered
   from Parquet metadata/validity without reading the values and understates a scan 3-6x;
 * the scan is run once untimed first, so both sides read from a warm OS page cache;
@@ -26,9 +26,10 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-from npc_risk import io
+from npc_risk.config import FeatureConfig, RunConfig
+from npc_risk.engine import Engine
 from npc_risk.codelists import load_codelists, load_hfrs_weights
-from npc_risk.features import FeatureConfig, derive_features
+from npc_risk.features import derive_features
 from npc_risk.features.tables import STAGED_SCHEMAS
 
 
@@ -40,23 +41,25 @@ def _files(extract_dir: Path) -> dict[str, Path]:
     return {n: extract_dir / f"{n}.parquet" for n in STAGED_SCHEMAS if (extract_dir / f"{n}.parquet").exists()}
 
 
-def scan_seconds(raw, files) -> float:
+def scan_seconds(raw, paths) -> float:
     """Seconds to read and decode every value of every column of every file once."""
     t0 = time.perf_counter()
-    for path in (files.values() if isinstance(files, dict) else files):
+    for path in (paths.values() if isinstance(paths, dict) else paths):
         cols = raw.sql(f"SELECT * FROM read_parquet('{path}') LIMIT 0").columns
         aggs = ", ".join(f'max(hash("{c}"))' for c in cols)
         raw.sql(f"SELECT {aggs} FROM read_parquet('{path}')").fetchall()
     return time.perf_counter() - t0
 
 
-def bench_features(extract_dir: Path, as_of: date | None = None, *, memory_limit: str = "4GB",
-                   threads: int | None = None) -> dict:
-    extract_dir = Path(extract_dir)
-    files = _files(extract_dir)
-    as_of = as_of or date(2026, 3, 31)
+def bench_features(extract_dir: Path, as_of: date | None = None, *, run: RunConfig | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="npc-bench-"))
-    ib = io.connect(memory_limit=memory_limit, threads=threads, temp_directory=tmp / "spill")
+    with Engine.open(run, spill_dir=tmp / "spill") as engine:
+        return _bench(engine, Path(extract_dir), as_of or date(2026, 3, 31), tmp)
+
+
+def _bench(engine: Engine, extract_dir: Path, as_of: date, tmp: Path) -> dict:
+    files = _files(extract_dir)
+    ib = engine.con
     # 1. scan only (warm-up run first, then the timed run)
     scan_seconds(ib.con, files)
     scan_s = scan_seconds(ib.con, files)
@@ -67,7 +70,7 @@ def bench_features(extract_dir: Path, as_of: date | None = None, *, memory_limit
         tables[n] = t.cast({c: typ for c, typ in STAGED_SCHEMAS[n].items() if c in t.columns})
     cs = load_codelists()
     t0 = time.perf_counter()
-    r = derive_features(tables, as_of=as_of, codelists=cs, config=FeatureConfig())
+    r = derive_features(engine, tables, as_of=as_of, codelists=cs, config=FeatureConfig())
     t1 = time.perf_counter()
     r.person.to_parquet(tmp / "person.parquet")
     t2 = time.perf_counter()

@@ -8,17 +8,18 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from npc_risk import io
+from npc_risk import files
+from npc_risk.engine import Engine
 from npc_risk.ingest import ingest_extract
 
 
 def main(extract: str, as_of: str, out: str) -> None:
-    target = io.private_dir(Path(out))
-    con = io.connect(temp_directory=target / "spill")
-    result = ingest_extract(con, Path(extract), as_of=date.fromisoformat(as_of), work_dir=target / "work")
-    for name, table in result.tables.items():
-        io.write_parquet(table, target / f"{name}.parquet")
-    con.disconnect()
+    target = files.private_dir(Path(out))
+    with Engine.open(spill_dir=target / "spill") as engine:
+        result = ingest_extract(engine, Path(extract), as_of=date.fromisoformat(as_of),
+                                work_dir=target / "work")
+        for name, table in result.tables.items():
+            files.write_parquet(table, target / f"{name}.parquet")
 
 
 def bench(staged: str, as_of: str) -> None:

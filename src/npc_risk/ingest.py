@@ -28,7 +28,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from npc_risk import io
+from npc_risk import files
 from npc_risk.adapters import ADAPTERS
 from npc_risk.codes.icd10 import SEPARATORS, normalise_icd10_expr
 from npc_risk.engine import Engine
@@ -252,9 +252,9 @@ def _flag_repeated(table: ir.Table, *, key: str, columns: list[str]) -> ir.Table
 
 # --------------------------------------------------------------------------------------- ingest
 def _resolve_files(input_dir: Path) -> dict[str, tuple[Path, Callable | None]]:
-    files = io.extract_files(input_dir)
+    found = files.extract_files(input_dir)
     resolved: dict[str, tuple[Path, Callable | None]] = {}
-    for name, path in files.items():
+    for name, path in found.items():
         if name in TABLES_BY_NAME:
             target, adapter = name, None
         elif name in ADAPTERS:
@@ -294,8 +294,8 @@ def ingest_extract(
     `<work_dir>/quarantine/<table>.parquet` (raw values + reason) for each table present.
     """
     resolved = _resolve_files(Path(input_dir))
-    ingest_dir = io.private_dir(Path(work_dir) / "ingest")
-    quarantine_dir = io.private_dir(Path(work_dir) / "quarantine")
+    ingest_dir = files.private_dir(Path(work_dir) / "ingest")
+    quarantine_dir = files.private_dir(Path(work_dir) / "quarantine")
     tables: dict[str, ir.Table] = {}
     reports: list[TableReport] = []
     for spec in TABLES:
@@ -304,24 +304,24 @@ def ingest_extract(
             reports.append(TableReport(spec.name, None))
             continue
         path, adapter = resolved[spec.name]
-        raw = io.read_raw(engine, path, name=spec.name)
+        raw = files.read_raw(engine, path, name=spec.name)
         if adapter is not None:
             raw = adapter(raw, path)
         raw = _check_columns(spec, raw, path)
         annotated = annotate(engine, spec, raw, as_of=as_of, accepted=tables)
         try:
-            written = io.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
-        except io.read_errors() as exc:  # the engine's message may quote a data line
+            written = files.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
+        except files.read_errors() as exc:  # the engine's message may quote a data line
             raise InputFileError(
                 f"{path}: cannot be read ({type(exc).__name__}); check the file is complete and "
                 "well formed (UTF-8 CSV with a header row, or valid Parquet)"
             ) from None
-        stored = io.open_parquet(engine, written)
+        stored = files.open_parquet(engine, written)
         columns = list(_columns(spec))
         tables[spec.name] = stored.filter(stored.reason.isnull()).select(*columns)
         quarantined = stored.filter(stored.reason.notnull())
         # Ordered by every column so a rerun writes byte-identical quarantine files.
-        io.write_parquet(
+        files.write_parquet(
             quarantined.select(reason=quarantined.reason,
                                **{c: quarantined[f"raw_{c}"] for c in columns}).order_by(["reason", *columns]),
             quarantine_dir / f"{spec.name}.parquet",
@@ -403,6 +403,6 @@ def _apcs_diagnoses(engine: Engine, apcs: ir.Table, ingest_dir: Path) -> tuple[i
     invalid = engine.count(tokens.filter(tokens.icd10_code.isnull()))
     valid = tokens.filter(tokens.icd10_code.notnull())
     valid = valid.mutate(icd10_code3=valid.icd10_code.substr(0, 3)).select(*APCS_DIAGNOSES)
-    path = io.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet", compression="snappy")
+    path = files.write_parquet(valid, ingest_dir / "apcs_diagnoses.parquet", compression="snappy")
     engine.release(tokens)
-    return io.open_parquet(engine, path), invalid
+    return files.open_parquet(engine, path), invalid

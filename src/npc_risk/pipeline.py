@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from npc_risk import io, steps
+from npc_risk import files, steps
 from npc_risk.codelists import check_codelists, list_codelists, load_codelists
 from npc_risk.config import PipelineConfig, load_config  # noqa: F401 (re-exported for the CLI)
 from npc_risk.engine import Engine
@@ -48,19 +48,19 @@ def validate_extract(
 
     The engine settings come from `config` (`--pipeline`; the defaults without one)."""
     config = config or PipelineConfig()
-    work = io.private_dir(Path(output_dir) / "validation")
+    work = files.private_dir(Path(output_dir) / "validation")
     with Engine.open(config.run, spill_dir=work / "spill") as engine:
         result = steps.ingest(engine, input_dir=input_dir, as_of=as_of, work_dir=work)
     report = {"as_of": as_of.isoformat(), "input": str(input_dir),
               "tables": [r.as_dict() for r in result.reports]}
-    path = io.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", work / "report.json")
+    path = files.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", work / "report.json")
     shutil.rmtree(work / "spill", ignore_errors=True)
     return ValidateResult(result.reports, result.quarantine_dir, path)
 
 
 def write_dictionary(output: Path) -> Path:
     """Regenerate the data dictionary from the pandera models."""
-    return io.write_text(render_dictionary(), Path(output))
+    return files.write_text(render_dictionary(), Path(output))
 
 
 # ------------------------------------------------------------------------------------ the run
@@ -81,7 +81,7 @@ def train_command(
     its model card; returns the card."""
     if config.risk.method != "model":
         raise ModelError('[risk] method = "rules" needs no training; set method = "model" to train')
-    work = io.private_dir(Path(work_dir) / f".train-{as_of.isoformat()}")
+    work = files.private_dir(Path(work_dir) / f".train-{as_of.isoformat()}")
     codelists = load_codelists(config.features.codelists)
     with Engine.open(config.run, spill_dir=work / "spill") as engine:
         ingested = steps.ingest(engine, input_dir=input_dir, as_of=as_of, work_dir=work)

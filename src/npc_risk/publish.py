@@ -17,7 +17,7 @@ Contract:
   sorted by its declared key; an Arrow type that differs from the declaration raises TypeError
   (a bug in our code, not a user error). Columns the caller's tables hold beyond the declaration
   (e.g. the per-condition `ltc_*` flags) are not published.
-* Atomic: nothing is visible at `<as_of>/` until every file is written; `io.publish_folder` then
+* Atomic: nothing is visible at `<as_of>/` until every file is written; `files.publish_folder` then
   swaps the staging folder in with one rename. On any failure the staging folder is removed and
   a previous output for the same date is left untouched.
 * Deterministic: rows are sorted by the declared total key before writing and the Arrow chunks
@@ -29,12 +29,12 @@ Contract:
 Traps:
 * `pyarrow.parquet.write_to_dataset` names files `<random guid>-0.parquet`, which would break
   byte-identical reruns and the manifest; the cohort partitions are therefore written one
-  neighbourhood at a time through `io.write_parquet` with fixed names. Partition values are
+  neighbourhood at a time through `files.write_parquet` with fixed names. Partition values are
   percent-encoded as pyarrow's Hive reader expects (`LCP A&B` -> `LCP%20A%26B`).
-* Writing with Parquet metadata goes through Arrow in memory (io.write_parquet); on 1M people the
+* Writing with Parquet metadata goes through Arrow in memory (files.write_parquet); on 1M people the
   evidence table is the largest.
-* `previous_run` and the quarantine copy read Parquet with pyarrow here because io.py has no
-  typed reader yet (io.read_raw casts every column to text); they are the only reads in this module.
+* `previous_run` and the quarantine copy read Parquet with pyarrow here because files.py has no
+  typed reader yet (files.read_raw casts every column to text); they are the only reads in this module.
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from npc_risk import __version__, io
+from npc_risk import __version__, files
 from npc_risk.errors import SchemaError
-from npc_risk.hashing import text_sha256
+from npc_risk.hashing import file_sha256, text_sha256
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 
 PARTITION = COHORT.partition
@@ -65,7 +65,7 @@ SUPPRESSION_NOTE = (
     "counts: 0 stays 0, 1-7 null (suppressed), >=8 nearest 5; LCP and city totals from "
     "unrounded data; rates from unrounded values, null when numerator or denominator is 1-7 or "
     "the denominator is 0; one decimal place; complementary cells also null so that no "
-    "suppressed cell can be recovered by subtraction from a total (see npc_risk.suppression)"
+    "suppressed cell can be recovered by subtraction from a total (see npc_risk.planning.disclosure)"
 )
 
 
@@ -113,7 +113,7 @@ def publish_run(
     staging = output_root / f".staging-{as_of.isoformat()}-{os.getpid()}"
     if staging.exists():  # left by a crashed run that had our pid
         shutil.rmtree(staging)
-    io.private_dir(staging)
+    files.private_dir(staging)
     try:
         outputs: dict[str, dict[str, Any]] = {}
 
@@ -125,13 +125,13 @@ def publish_run(
         def write(table: ir.Table, spec: Output, extra: Mapping[str, str] | None = None) -> None:
             arrow = _declared_arrow(table, spec)
             meta = stamp(spec.path, spec.output_class) | dict(extra or {})
-            path = io.write_parquet(arrow, staging / spec.path, metadata=meta)
+            path = files.write_parquet(arrow, staging / spec.path, metadata=meta)
             outputs[spec.path] = _describe(path, arrow.num_rows)
 
         if PATIENTS.name in include:
             write(patients, PATIENTS)
         if NEIGHBOURHOODS.name in include:
-            write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.suppression": SUPPRESSION_NOTE})
+            write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.planning.disclosure": SUPPRESSION_NOTE})
         if EVIDENCE.name in include:
             write(evidence, EVIDENCE)
         if COHORT.name in include:
@@ -140,16 +140,16 @@ def publish_run(
         outputs.update(_copy_quarantine(quarantine_dir, staging / "quarantine"))
         for name, source in sorted((extra_files or {}).items()):
             target = staging / name
-            io.private_dir(target.parent)
+            files.private_dir(target.parent)
             shutil.copyfile(source, target)
-            os.chmod(target, io.PRIVATE_FILE_MODE)
+            os.chmod(target, files.PRIVATE_FILE_MODE)
             outputs[name] = _describe(target, 0)
         full = dict(manifest)
         full["provenance"] = provenance
         full["outputs"] = outputs
         text = json.dumps(full, sort_keys=True, indent=2, default=_json_default) + "\n"
-        io.write_text(text, staging / "manifest.json")
-        io.publish_folder(staging, final)
+        files.write_text(text, staging / "manifest.json")
+        files.publish_folder(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -184,7 +184,7 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
     if not runs:
         return None
     columns = ["patient_id", "neighbourhood", "in_cohort"]
-    arrow = io.read_arrow(max(runs)[1], columns=columns, filters=[("in_cohort", "==", True)])
+    arrow = files.read_arrow(max(runs)[1], columns=columns, filters=[("in_cohort", "==", True)])
     return ibis.memtable(arrow.replace_schema_metadata(None))
 
 
@@ -220,26 +220,26 @@ def _sort_keys(table: ir.Table, spec: Output) -> list[ir.Value]:
 
 
 def _describe(path: Path, rows: int) -> dict[str, Any]:
-    return {"sha256": io.file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
+    return {"sha256": file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
 
 
 def _write_cohort(arrow: pa.Table, folder: Path, metadata: dict[str, str]) -> dict[str, Any]:
     """One Hive partition per neighbourhood, fixed file names (see module trap)."""
-    io.private_dir(folder)
+    files.private_dir(folder)
     outputs = {}
     body = arrow.drop_columns([PARTITION])
     keys = arrow.column(PARTITION)
     for value in sorted(set(keys.to_pylist())):
         part = body.filter(pc.equal(keys, value))
         segment = f"{PARTITION}={urllib.parse.quote(str(value), safe='')}"
-        path = io.write_parquet(part, folder / segment / "part-0.parquet", metadata=metadata)
+        path = files.write_parquet(part, folder / segment / "part-0.parquet", metadata=metadata)
         outputs[f"cohort/{segment}/part-0.parquet"] = _describe(path, part.num_rows)
     return outputs
 
 
 def _copy_quarantine(source: Path | None, target: Path) -> dict[str, Any]:
     """Re-write ingest's quarantine files owner-only under `target` (always created)."""
-    io.private_dir(target)
+    files.private_dir(target)
     outputs = {}
     if source is None or not Path(source).is_dir():
         return outputs
@@ -250,13 +250,13 @@ def _copy_quarantine(source: Path | None, target: Path) -> dict[str, Any]:
         rel = path.relative_to(source)
         dest = target / rel
         if path.suffix.lower() == ".parquet":
-            table = io.read_arrow(path)
-            io.write_parquet(table, dest)
+            table = files.read_arrow(path)
+            files.write_parquet(table, dest)
             rows = table.num_rows
         else:
             text = path.read_text(encoding="utf-8")
-            io.private_dir(dest.parent)
-            io.write_text(text, dest, private=True)
+            files.private_dir(dest.parent)
+            files.write_text(text, dest, private=True)
             rows = max(len(text.splitlines()) - 1, 0)  # CSV: minus the header row
         outputs[f"quarantine/{rel.as_posix()}"] = _describe(dest, rows)
     return outputs

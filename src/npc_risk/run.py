@@ -21,12 +21,13 @@ from pathlib import Path
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from npc_risk import __version__, io, steps
+from npc_risk import __version__, files, steps
 from npc_risk.codelists import CodelistSet, load_codelists
 from npc_risk.cohort import CohortResult, select_cohort
 from npc_risk.config import PipelineConfig
-from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.engine import Engine
+from npc_risk.hashing import file_sha256
 from npc_risk.ingest import IngestResult
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.risk import TrainedModel, load_model, save_model
@@ -73,7 +74,7 @@ def nightly_run(
     # User inputs that can fail are checked before any heavy work: the model file, the lists.
     loaded = load_model(Path(model_path)) if model_path and config.risk.method == "model" else None
     codelists = load_codelists(config.features.codelists)
-    work = io.private_dir(output_dir / f".work-{as_of.isoformat()}")
+    work = files.private_dir(output_dir / f".work-{as_of.isoformat()}")
     record = StepLog()
     with Engine.open(config.run, spill_dir=work / "spill") as engine:
         started = time.perf_counter()
@@ -171,7 +172,7 @@ def _model(engine: Engine, ingested: IngestResult, *, as_of: date, codelists: Co
         return loaded, [Path(model_path)] + [p for p in cards if p.exists()]
     model = train_on_history(engine, ingested.tables, as_of=as_of, codelists=codelists,
                              config=config, work_dir=work)
-    path = save_model(model, io.private_dir(work / "model") / "risk_model.skops")
+    path = save_model(model, files.private_dir(work / "model") / "risk_model.skops")
     return model, sorted(path.parent.iterdir())
 
 
@@ -185,7 +186,7 @@ def _manifest(*, config: PipelineConfig, as_of: date, ingested: IngestResult,
         path = ingested.input_files.get(report.table)
         inputs[report.table] = {
             "file": path.name if path else None,
-            "sha256": io.file_sha256(path) if path else None,
+            "sha256": file_sha256(path) if path else None,
             **{k: v for k, v in report.as_dict().items() if k not in ("table", "file")},
         }
     lists_manifest = Path(codelists.folder) / "manifest.toml"
@@ -196,10 +197,10 @@ def _manifest(*, config: PipelineConfig, as_of: date, ingested: IngestResult,
         "config_hash": config.digest(),
         "inputs": inputs,
         "codelists": {"folder": str(codelists.folder),
-                      "manifest_sha256": io.file_sha256(lists_manifest)
+                      "manifest_sha256": file_sha256(lists_manifest)
                       if lists_manifest.exists() else None},
         "unmatched_codes": unmatched,
-        "model_files": {p.name: io.file_sha256(p) for p in model_files},
+        "model_files": {p.name: file_sha256(p) for p in model_files},
         "steps": record.counts,
         "timings": record.seconds,
     }

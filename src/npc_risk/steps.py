@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from npc_risk import io
+from npc_risk import files
 from npc_risk.codelists import CodelistSet
 from npc_risk.config import PipelineConfig
 from npc_risk.definition import feature_set, population
@@ -69,7 +69,7 @@ def features(
     The first feature set gives one row per person of the population; each further set adds its
     columns on patient_id. The engine's cached intermediates are released once the files exist.
     """
-    folder = io.private_dir(Path(work_dir) / f"features-{as_of.isoformat()}")
+    folder = files.private_dir(Path(work_dir) / f"features-{as_of.isoformat()}")
     with engine.scope():
         people = population(config.pipeline.population)
         sets = [feature_set(name)(engine, tables, as_of=as_of, codelists=codelists,
@@ -79,15 +79,15 @@ def features(
         for extra in sets[1:]:
             person = person.left_join(extra.person, "patient_id").drop("patient_id_right")
         # work-folder files: snappy (faster to write and read than the published outputs' zstd)
-        person_path = io.write_parquet(person, folder / "person.parquet", compression="snappy")
+        person_path = files.write_parquet(person, folder / "person.parquet", compression="snappy")
         evidence_path = None
         if with_evidence:
             evidence = ibis.union(*(s.evidence for s in sets))
-            evidence_path = io.write_parquet(evidence, folder / "evidence.parquet",
+            evidence_path = files.write_parquet(evidence, folder / "evidence.parquet",
                                              compression="snappy")
         unmatched = [row for s in sets for row in engine.to_arrow(s.unmatched).to_pylist()]
-    person = io.open_parquet(engine, person_path)
-    evidence = io.open_parquet(engine, evidence_path) if evidence_path else None
+    person = files.open_parquet(engine, person_path)
+    evidence = files.open_parquet(engine, evidence_path) if evidence_path else None
     counts = {"population": engine.count(person)}
     if evidence is not None:
         counts["evidence_rows"] = engine.count(evidence)

@@ -4,14 +4,15 @@ clinical-definitions.md §6.3:
 * train: features as of T - 730 d, labels in (T - 730 d, T - 365 d];
 * evaluate: features as of T - 365 d, labels in (T - 365 d, T] (a later, unseen window).
 
-Every feature reads only data dated on or before its own as-of date, and `check_windows` refuses
-any label window that starts before its features' date, so no label leaks into its predictors.
+Every feature reads only data dated on or before its own as-of date, and `train_model` refuses
+(risk.labels.check_training_window) any label window that starts before its features' date, so
+no label leaks into its predictors.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import ibis.expr.types as ir
@@ -22,17 +23,14 @@ from npc_risk.codelists import CodelistSet
 from npc_risk.config import PipelineConfig
 from npc_risk.definition import outcome
 from npc_risk.engine import Engine
-from npc_risk.risk import TrainedModel, check_windows, train_model
+from npc_risk.risk import TrainedModel, train_model, training_windows
 
 log = logging.getLogger(__name__)
-
-YEAR = timedelta(days=365)
 
 
 def labelled_frame(engine: Engine, features: steps.Features, apcs: ir.Table, *,
                    config: PipelineConfig) -> tuple[pd.DataFrame, pd.Series]:
     """The feature frame as of T with its outcome in (T, T + 365 d], ordered by patient_id."""
-    check_windows(features_as_of=features.as_of, label_start=features.as_of)
     labels = outcome(config.pipeline.outcome)(apcs, start=features.as_of)
     person = features.person
     joined = person.left_join(labels, person.patient_id == labels.patient_id).select(
@@ -47,17 +45,14 @@ def train_on_history(
     config: PipelineConfig, work_dir: Path,
 ) -> TrainedModel:
     """Fit and evaluate the model on the two windows before `as_of` (module docstring)."""
-    train_at, eval_at = as_of - 2 * YEAR, as_of - YEAR
+    window = training_windows(as_of)
+    train_at, eval_at = window["train_features_as_of"], window["eval_features_as_of"]
     frames = []
     for at in (train_at, eval_at):
         found = steps.features(engine, tables, as_of=at, codelists=codelists, config=config,
                                work_dir=work_dir, with_evidence=False)
         frames.append(labelled_frame(engine, found, tables["apcs"], config=config))
     (train_x, train_y), (eval_x, eval_y) = frames
-    window = {
-        "train_features_as_of": train_at, "train_label_window": f"({train_at}, {eval_at}]",
-        "eval_features_as_of": eval_at, "eval_label_window": f"({eval_at}, {as_of}]",
-    }
     log.info("train: %s people (base rate %.3f), evaluate: %s people (base rate %.3f)",
              f"{len(train_x):,}", float(train_y.mean()), f"{len(eval_x):,}", float(eval_y.mean()))
     return train_model(train_x, train_y, eval_x, eval_y, config=config.risk, training_window=window)

@@ -28,7 +28,7 @@ def _one_line(output: str) -> str:
     ("toml", "expected"),
     [
         ("[run\n", "not valid TOML"),
-        ("[nonsense]\nx = 1\n", "unknown section or key 'nonsense'"),
+        ("[nonsense]\nx = 1\n", "[top level] unknown key 'nonsense'"),
         ("[cohort]\ncohort_fraction = 0.5\n", "cohort_fraction"),
         ("[risk]\nmethod = \"crystal_ball\"\n", "method"),
         ("[run]\nengine = \"oracle\"\n", "engine"),

@@ -28,10 +28,10 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from npc_risk import suppression
+from npc_risk.planning import disclosure as suppression
 from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.datapack import ADDITIVE, neighbourhood_statistics, publishable_neighbourhoods
-from npc_risk.suppression import Family, complementary_suppression, is_small
+from npc_risk.planning.statistics import ADDITIVE, neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.disclosure import Family, complementary_suppression, is_small
 from tests.spec.test_cohort_spec import person
 
 # Counts biased to the interesting range: 0, 1-7 (suppressed) and just above.

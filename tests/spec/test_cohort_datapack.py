@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from tests.spec.test_cohort_spec import person
 
 

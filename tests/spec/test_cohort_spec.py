@@ -209,12 +209,14 @@ def test_change_since_previous_run():
 
 
 def test_cohort_list_columns_and_rows():
+    """The list a care coordinator gets, in rank order; its plain-words `drivers` are explained
+    after selection, for the selected people only (steps.drivers), and joined on by the run."""
     rows = [person(f"p{i:02d}", ltc_count=3, risk_score=i / 100) for i in range(40)]
     result = select_cohort(population(rows), config=CohortConfig(cohort_fraction=0.05))
     cohort = result.cohort.order_by("neighbourhood_rank").to_pyarrow()
     assert cohort.column_names == [
         "neighbourhood", "nhs_number", "patient_id", "practice_code", "neighbourhood_rank",
-        "risk_score", "drivers", "ltc_conditions", "efi_category",
+        "risk_score", "ltc_conditions", "efi_category",
     ]
     assert cohort["patient_id"].to_pylist() == ["p39", "p38"]
     assert cohort["nhs_number"].to_pylist() == ["999p39", "999p38"]

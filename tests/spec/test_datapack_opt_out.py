@@ -22,7 +22,7 @@ import ibis
 import pyarrow as pa
 
 from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from tests.spec.test_cohort_datapack import toy_neighbourhood
 
 

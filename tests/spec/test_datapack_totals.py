@@ -26,7 +26,7 @@ import pyarrow as pa
 import pytest
 
 from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from tests.spec.test_cohort_spec import person
 
 TOY = [("P1", "L1", 12, 9), ("P2", "L1", 12, 9), ("P3", "L2", 30, 15)]

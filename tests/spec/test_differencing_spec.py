@@ -13,8 +13,8 @@ import ibis
 import pyarrow as pa
 
 from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.datapack import neighbourhood_statistics, publishable_neighbourhoods
-from npc_risk.suppression import Family, complementary_suppression
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.disclosure import Family, complementary_suppression
 from tests.spec.test_cohort_spec import person
 
 

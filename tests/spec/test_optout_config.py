@@ -35,7 +35,7 @@ import pytest
 
 from npc_risk.cohort import select_cohort
 from npc_risk.config import load_config
-from npc_risk.datapack import neighbourhood_statistics
+from npc_risk.planning.statistics import neighbourhood_statistics
 from npc_risk.errors import SchemaError
 from tests.spec.test_cohort_datapack import toy_neighbourhood
 

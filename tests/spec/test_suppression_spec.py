@@ -11,7 +11,7 @@ import ibis
 import pyarrow as pa
 import pytest
 
-from npc_risk.suppression import (
+from npc_risk.planning.disclosure import (
     display_suppressed,
     suppress_count,
     suppress_count_expr,

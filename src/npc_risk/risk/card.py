@@ -36,7 +36,7 @@ from npc_risk.risk.metrics import (
 )
 from npc_risk.risk.model import TrainedModel, score
 from npc_risk.risk.subgroups import DIMENSIONS, subgroup_tables
-from npc_risk.suppression import SUPPRESSED_MARK, is_small
+from npc_risk.planning.disclosure import SUPPRESSED_MARK, is_small
 
 log = logging.getLogger(__name__)
 

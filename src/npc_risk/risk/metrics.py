@@ -21,13 +21,13 @@ import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from npc_risk.selection import top_count
-from npc_risk.suppression import display_suppressed, suppress_count, suppress_rate
+from npc_risk.planning.disclosure import display_suppressed, suppress_count, suppress_rate
 
 PUBLISHED_AUROC_RANGE = (0.74, 0.80)  # clinical-definitions.md §6.2 (QAdmissions, Rahimian, CMS)
 
 
 def suppress(count: int) -> int | str:
-    """A model-card count with NHS small-number suppression (npc_risk.suppression): 0 -> 0,
+    """A model-card count with NHS small-number suppression (npc_risk.planning.disclosure): 0 -> 0,
     1-7 -> "*", else the nearest multiple of 5."""
     return display_suppressed(suppress_count(int(count)))
 

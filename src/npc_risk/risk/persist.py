@@ -27,7 +27,7 @@ from pathlib import Path
 
 import skops.io as sio
 
-from npc_risk import io
+from npc_risk import files
 from npc_risk.errors import ConfigError, ModelError
 from npc_risk.risk.card import render_markdown
 from npc_risk.config import RiskConfig
@@ -76,8 +76,8 @@ def save_model(model: TrainedModel, path: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     card_json, card_md = card_paths(path)
-    io.write_text(json.dumps(model.card, indent=2, sort_keys=True, allow_nan=False) + "\n", card_json)
-    io.write_text(render_markdown(model.card) if model.card else "", card_md)
+    files.write_text(json.dumps(model.card, indent=2, sort_keys=True, allow_nan=False) + "\n", card_json)
+    files.write_text(render_markdown(model.card) if model.card else "", card_md)
     log.info("saved model (%d features) and card beside it", len(model.spec.columns))
     return path
 

@@ -4,7 +4,7 @@ Measures the extract the way the pipeline would (last 12 months before the as-of
 registered and alive on it) plus the truth folder (concentration of next-year use in the top 5 %
 by true risk). Targets and their sources are the `TARGETS` rows below, each citing the
 reference section; the report is a list of dicts (metric, measured, target, basis) that the CLI
-can print as a table. Reads the files through an `npc_risk.engine.Engine` (only io.py touches
+can print as a table. Reads the files through an `npc_risk.engine.Engine` (only files.py touches
 patient rows directly).
 """
 

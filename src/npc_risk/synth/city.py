@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from npc_risk import io
+from npc_risk import files
 from npc_risk.admissions import is_emergency_admission
 from npc_risk.synth import extract as ex
 from npc_risk.synth.activity import RateModel
@@ -82,33 +80,6 @@ def calibrate_constants(rng, params, geo, *, as_of: int, history_years: int) -> 
     return Constants(intercepts=intercepts, norms=RateModel.normalisers(params, pop, morb))
 
 
-class _Writers:
-    """One Parquet file per table, written a chunk of people at a time (zstd, like io.write_parquet),
-    under a temporary name and renamed into place on close."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.open: dict[str, tuple[pq.ParquetWriter, Path, pa.Schema]] = {}
-        self.rows: dict[str, int] = {}
-
-    def write(self, name: str, table: pa.Table) -> None:
-        if name not in self.open:
-            io.private_dir(self.folder)
-            tmp = self.folder / f".{name}.parquet.tmp-{os.getpid()}"
-            self.open[name] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, table.schema)
-            self.rows[name] = 0
-        writer, _, schema = self.open[name]
-        writer.write_table(table.cast(schema))
-        self.rows[name] += table.num_rows
-
-    def close(self) -> None:
-        for name, (writer, tmp, _) in self.open.items():
-            writer.close()
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.folder / f"{name}.parquet")
-        self.open = {}
-
-
 def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
                   dirt_rate: float = 0.002, history_years: int = 5) -> GenerateSummary:
     """Generate a Leeds-like city of `patients` people with `history_years` of history to `as_of`.
@@ -139,7 +110,7 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
     summary = GenerateSummary(patients=patients, seed=seed, as_of=as_of)
     counts: dict[str, int] = {}
     out = Path(output)
-    extract, truth = _Writers(out / "extract"), _Writers(out / "truth")
+    extract, truth = files.ChunkedParquetWriters(out / "extract"), files.ChunkedParquetWriters(out / "truth")
     for name, table in ex.reference_tables(params, geo).items():
         extract.write(name, table)
     next_id = {"apcs": 0, "ec": 0, "opa": 0}
@@ -185,9 +156,9 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
     readme = {"description": "Synthetic Leeds-like extract from npc_risk.synth (not real people)",
               "as_of": as_of.isoformat(), "seed": seed, "patients": patients,
               "history_years": history_years, "tables": summary.rows}
-    io.write_text(json.dumps(readme, indent=2, sort_keys=True) + "\n", out / "extract" / "README.json")
+    files.write_text(json.dumps(readme, indent=2, sort_keys=True) + "\n", out / "extract" / "README.json")
     summary.dirt = dict(sorted(counts.items()))
-    io.write_text(json.dumps(summary.dirt, indent=2, sort_keys=True) + "\n", out / "truth" / "dirt_injected.json")
+    files.write_text(json.dumps(summary.dirt, indent=2, sort_keys=True) + "\n", out / "truth" / "dirt_injected.json")
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -1,4 +1,5 @@
-"""The IO layer: the only module that reads or writes patient rows.
+"""Patient files: the only module that reads or writes patient rows (named `files`, not `io`,
+so that it never shadows the standard library).
 
 Everything else works on ibis expressions (set logic, run by the engine) or on aggregates. Files
 holding patient-level rows are written owner-only (0600 in 0700 folders), and each file is written
@@ -19,7 +20,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from npc_risk.errors import InputFileError, OutputError
-from npc_risk.hashing import file_sha256  # noqa: F401 (io.file_sha256 for its callers)
 
 if TYPE_CHECKING:
     from npc_risk.engine import Engine
@@ -164,6 +164,35 @@ def write_parquet(
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     os.replace(tmp, path)
     return path
+
+
+class ChunkedParquetWriters:
+    """One Parquet file per table in `folder`, appended a chunk at a time (the synthetic city is
+    generated a chunk of people at a time, so memory stays flat); each file is written under a
+    temporary name, owner-only, and renamed into place on `close()`. zstd, like write_parquet."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.open: dict[str, tuple[pq.ParquetWriter, Path, pa.Schema]] = {}
+        self.rows: dict[str, int] = {}
+
+    def write(self, name: str, table: pa.Table) -> None:
+        """Append `table` to `<folder>/<name>.parquet` (cast to the first chunk's schema)."""
+        if name not in self.open:
+            private_dir(self.folder)
+            tmp = self.folder / f".{name}.parquet.tmp-{os.getpid()}"
+            self.open[name] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, table.schema)
+            self.rows[name] = 0
+        writer, _, schema = self.open[name]
+        writer.write_table(table.cast(schema))
+        self.rows[name] += table.num_rows
+
+    def close(self) -> None:
+        for name, (writer, tmp, _) in self.open.items():
+            writer.close()
+            os.chmod(tmp, PRIVATE_FILE_MODE)
+            os.replace(tmp, self.folder / f"{name}.parquet")
+        self.open = {}
 
 
 def write_text(text: str, path: Path, *, private: bool = False) -> Path:

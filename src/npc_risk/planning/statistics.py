@@ -91,7 +91,7 @@ from npc_risk.cohort import EXCLUSION_REASONS, UNMAPPED, person_counts
 from npc_risk.frailty import efi_at_least
 from npc_risk.selection import tie_break_order, top_count
 from npc_risk.schemas.outputs import NEIGHBOURHOODS
-from npc_risk.suppression import (
+from npc_risk.planning.disclosure import (
     Family,
     complementary_suppression,
     suppress_count_expr,

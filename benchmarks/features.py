@@ -26,10 +26,11 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+from npc_risk.codelists import load_codelists, load_hfrs_weights
 from npc_risk.config import FeatureConfig, RunConfig
 from npc_risk.engine import Engine
-from npc_risk.codelists import load_codelists, load_hfrs_weights
 from npc_risk.features import derive_features
+from npc_risk.features.hfrs import hfrs_categories, hfrs_per_person
 from npc_risk.features.tables import STAGED_SCHEMAS
 
 
@@ -93,7 +94,6 @@ def _bench(engine: Engine, extract_dir: Path, as_of: date, tmp: Path) -> dict:
                        f"WHERE admission_date BETWEEN DATE '{as_of}' - INTERVAL 730 DAY AND DATE '{as_of}'"
                        ).to_arrow_table().to_pandas()
         t0 = time.perf_counter()
-        from npc_risk.features.hfrs import hfrs_categories, hfrs_per_person
         hfrs_per_person(hfrs_categories(tables["apcs_diagnoses"], load_hfrs_weights(), as_of)).to_pyarrow()
         ours = time.perf_counter() - t0
         weights = {k: v / 10 for k, v in load_hfrs_weights().items()}
@@ -104,13 +104,13 @@ def _bench(engine: Engine, extract_dir: Path, as_of: date, tmp: Path) -> dict:
         out.update(hfrs_ibis_s=round(ours, 3), hfrs_pandas_s=round(pandas_s, 3),
                    hfrs_pandas_to_ibis=round(pandas_s / ours, 2))
         try:
-            import pandas.core.common
-            import pandas.errors
+            import pandas.core.common  # noqa: PLC0415 (the comorbidipy shim, only here)
+            import pandas.errors  # noqa: PLC0415
             pandas.core.common.SettingWithCopyWarning = getattr(
                 pandas.errors, "SettingWithCopyWarning", type("SettingWithCopyWarning", (Warning,), {}))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                from comorbidipy import hfrs
+                from comorbidipy import hfrs  # noqa: PLC0415 (optional reference)
                 t0 = time.perf_counter()
                 hfrs(diag.rename(columns={"icd10_code": "code"}), id="patient_id", code="code")
             cm = time.perf_counter() - t0

@@ -30,7 +30,6 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from benchmarks import features as features_bench
-
 from npc_risk.risk import oracle_comparison
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +93,8 @@ def main() -> None:
                           "--as-of", AS_OF, "--pipeline", pipeline_file, "--model", str(model),
                           "--quiet"])
     manifest = json.loads((out / AS_OF / "manifest.json").read_text())
-    rows.append(("nightly run with the trained model", f"{seconds:.1f} s = {seconds / scan:.1f}x scan, peak RSS {rss:.2f} GB"))
+    rows.append(("nightly run with the trained model",
+                 f"{seconds:.1f} s = {seconds / scan:.1f}x scan, peak RSS {rss:.2f} GB"))
     for name, step in manifest["steps"].items():
         rows.append((f"  step {name}", f"{step['seconds']:.1f} s = {step['seconds'] / scan:.1f}x scan"))
 

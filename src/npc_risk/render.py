@@ -14,9 +14,9 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from rich.table import Table
 
-from npc_risk.planning.statistics import CITY_KEY, publishable_neighbourhoods
 from npc_risk.ingest import TableReport
 from npc_risk.planning.disclosure import RATE_DECIMALS, display_suppressed
+from npc_risk.planning.statistics import CITY_KEY, publishable_neighbourhoods
 
 
 def ingest_table(reports: Iterable[TableReport]) -> Table:

@@ -25,10 +25,10 @@ from npc_risk import __version__, files, steps
 from npc_risk.codelists import CodelistSet, load_codelists
 from npc_risk.cohort import CohortResult, select_cohort
 from npc_risk.config import PipelineConfig
-from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.engine import Engine
 from npc_risk.hashing import file_sha256
 from npc_risk.ingest import IngestResult
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.risk import TrainedModel, load_model, save_model
 from npc_risk.training import train_on_history

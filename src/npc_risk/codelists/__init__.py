@@ -13,7 +13,11 @@ from npc_risk.codelists.formats import CODING_SYSTEMS, code_problem
 from npc_risk.codelists.importers import import_opencodelists, import_pcd_refset
 from npc_risk.codelists.model import Codelist, CodelistSet, Condition, Problem, ValueRule
 from npc_risk.codelists.store import (
-    check_codelists, default_folder, list_codelists, load_codelists, refresh_manifest,
+    check_codelists,
+    default_folder,
+    list_codelists,
+    load_codelists,
+    refresh_manifest,
     write_codelist,
 )
 from npc_risk.codelists.weights import load_hfrs_weights

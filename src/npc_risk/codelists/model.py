@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from npc_risk.errors import CodelistError
 from npc_risk.manifest import Problem  # noqa: F401 (re-exported: check_codelists returns them)
 
 KINDS = ("ltc", "efi_deficit", "flag", "part")
@@ -78,7 +79,8 @@ class ValueRule:
     """A numeric-value rule row (clinical-definitions.md §1.5): all given bounds must hold.
 
     `catalogue` and `key` name the condition it serves (a key alone is ambiguous: CKD is an LTC
-    in two presets, with a lab rule in one of them, and an eFI deficit). `aggregate`: `any` = any value on or before T that holds (eFI);
+    in two presets, with a lab rule in one of them, and an eFI deficit). `aggregate`: `any` = any
+    value on or before T that holds (eFI);
     `best_of_last_2` = the higher of the person's last two values holds (CMS CKD, §3.1); at most
     one rule row per condition may use it.
     """
@@ -107,8 +109,6 @@ class CodelistSet:
     ingredients: dict[str, str] = field(default_factory=dict)
 
     def catalogue(self, preset: str) -> tuple[Condition, ...]:
-        from npc_risk.errors import CodelistError
-
         if preset not in self.catalogues:
             raise CodelistError(
                 f"catalogue preset {preset!r} not found in {self.folder}/catalogues "

@@ -26,7 +26,14 @@ from pathlib import Path
 from npc_risk.codelists.formats import CODING_SYSTEMS, code_problem
 from npc_risk.codelists.maps import check_maps, load_ingredients
 from npc_risk.codelists.model import (
-    KINDS, MATCH_RULES, VALUE_AGGREGATES, Codelist, CodelistSet, Condition, Problem, ValueRule,
+    KINDS,
+    MATCH_RULES,
+    VALUE_AGGREGATES,
+    Codelist,
+    CodelistSet,
+    Condition,
+    Problem,
+    ValueRule,
 )
 from npc_risk.errors import CodelistError
 from npc_risk.manifest import FILE_KEYS, check_manifest, packaged_folder, read_manifest, refresh_hashes
@@ -123,7 +130,7 @@ def _value_rules(folder: Path) -> tuple[ValueRule, ...]:
     path = folder / CATALOGUE_DIR / VALUE_RULES
     if not path.is_file():
         return ()
-    num = lambda s: float(s) if s else None  # noqa: E731
+    num = lambda s: float(s) if s else None
     return tuple(
         ValueRule(catalogue=r["catalogue"], key=r["key"], list_name=r["list"], sex=r.get("sex") or None,
                   gt=num(r.get("gt")), ge=num(r.get("ge")), lt=num(r.get("lt")), le=num(r.get("le")),

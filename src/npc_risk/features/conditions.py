@@ -3,7 +3,8 @@
 Each catalogue condition becomes rows of the small rule map (events.rule_map: code, column, role)
 and one row of a `params` table (windows, min counts, combine, age floor). Events are joined to
 the rule map once and aggregated per (patient, column, code, source); the rule
-(model.Condition docstring) is then a vectorised expression over those aggregates. Loops here only build expressions over a few dozen conditions.
+(model.Condition docstring) is then a vectorised expression over those aggregates. Loops here only
+build expressions over a few dozen conditions.
 
 Output column names: `ltc_<key>`, `efi_<key>`, and flags by bare key (`care_home`, ...).
 """

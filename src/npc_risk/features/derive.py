@@ -21,10 +21,10 @@ import ibis
 
 from npc_risk.codelists.model import CodelistSet
 from npc_risk.codelists.weights import load_hfrs_weights
-from npc_risk.features import conditions as cond
 from npc_risk.config import FeatureConfig
 from npc_risk.engine import Engine
 from npc_risk.errors import CodelistError
+from npc_risk.features import conditions as cond
 from npc_risk.features.events import column_name, evidence_base, rule_map, rx_windows, unmatched_counts, value_map
 from npc_risk.features.hfrs import hfrs_categories, hfrs_columns, hfrs_per_person
 from npc_risk.features.population import population as registered

@@ -8,7 +8,6 @@ code never branches on presence.
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from datetime import date, datetime
 
 import ibis
@@ -75,9 +74,9 @@ def memtables(**frames: pd.DataFrame | list[dict]) -> dict[str, ibis.Table]:
 
 def rows_memtable(rows: list[tuple], schema: dict[str, str]) -> ibis.Table:
     """A memtable from Python tuples via pyarrow (no pandas type inference)."""
-    cols = list(zip(*rows)) if rows else [[] for _ in schema]
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
     arrays = {}
-    for (name, typ), values in zip(schema.items(), cols):
+    for (name, typ), values in zip(schema.items(), cols, strict=True):
         typ_pa = {"boolean": pa.bool_(), **_ARROW}[typ]
         arrays[name] = pa.array(list(values), type=typ_pa)
     return ibis.memtable(pa.table(arrays))

@@ -89,14 +89,14 @@ import pyarrow.compute as pc
 
 from npc_risk.cohort import EXCLUSION_REASONS, UNMAPPED, person_counts
 from npc_risk.frailty import efi_at_least
-from npc_risk.selection import tie_break_order, top_count
-from npc_risk.schemas.outputs import NEIGHBOURHOODS
 from npc_risk.planning.disclosure import (
     Family,
     complementary_suppression,
     suppress_count_expr,
     suppress_rate_expr,
 )
+from npc_risk.schemas.outputs import NEIGHBOURHOODS
+from npc_risk.selection import tie_break_order, top_count
 
 TOP_FRACTION = 0.05
 LTC_MULTIMORBID = 3  # "3 or more LTCs" (clinical-definitions §3.2)

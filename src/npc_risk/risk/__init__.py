@@ -18,9 +18,9 @@ Typical use (pipeline):
     why = explain_people(person.loc[cohort], config=cfg, model=model)  # cohort only: see drivers
 """
 
+from npc_risk.config import RiskConfig
 from npc_risk.risk.apply import explain_people, score_people
 from npc_risk.risk.card import build_card, evaluate
-from npc_risk.config import RiskConfig
 from npc_risk.risk.drivers import explain_model, explain_rules
 from npc_risk.risk.labels import (
     LabelWindow,

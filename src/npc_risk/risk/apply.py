@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from npc_risk.errors import ModelError
 from npc_risk.config import RiskConfig
+from npc_risk.errors import ModelError
 from npc_risk.risk.drivers import explain_model, explain_rules
 from npc_risk.risk.model import TrainedModel, score
 from npc_risk.risk.rules import rules_score

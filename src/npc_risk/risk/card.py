@@ -25,6 +25,7 @@ import sklearn
 
 import npc_risk
 from npc_risk.admissions import describe_methods
+from npc_risk.planning.disclosure import SUPPRESSED_MARK, is_small
 from npc_risk.risk.metrics import (
     PUBLISHED_AUROC_RANGE,
     calibration_by_decile,
@@ -36,7 +37,6 @@ from npc_risk.risk.metrics import (
 )
 from npc_risk.risk.model import TrainedModel, score
 from npc_risk.risk.subgroups import DIMENSIONS, subgroup_tables
-from npc_risk.planning.disclosure import SUPPRESSED_MARK, is_small
 
 log = logging.getLogger(__name__)
 

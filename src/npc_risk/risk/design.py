@@ -99,7 +99,8 @@ class FeatureSpec:
             elif name in ORDINAL_LEVELS:
                 ordinal.append(name)
             elif pd.api.types.is_bool_dtype(dtype) or (
-                    dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) == "boolean"):
+                    pd.api.types.is_object_dtype(dtype)
+                    and pd.api.types.infer_dtype(frame[name], skipna=True) == "boolean"):
                 boolean.append(name)  # object: a nullable flag arrived from Arrow as True/False/None
             elif pd.api.types.is_numeric_dtype(dtype):
                 numeric.append(name)
@@ -121,7 +122,7 @@ class FeatureSpec:
             col = col[~np.isnan(col)]
             if spec.source[j] in ORDINAL_LEVELS:
                 ref[j] = float(np.bincount(col.astype(int)).argmax()) if col.size else 0.0
-        for col, levels in spec.onehot:  # the most common level is the reference
+        for col, _levels in spec.onehot:  # the most common level is the reference
             idx = [k for k, s in enumerate(spec.columns) if spec.source[k] == col]
             if idx:
                 ref[idx[int(np.argmax(x[:, idx].sum(axis=0)))]] = 1.0

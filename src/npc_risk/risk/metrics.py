@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from npc_risk.selection import top_count
 from npc_risk.planning.disclosure import display_suppressed, suppress_count, suppress_rate
+from npc_risk.selection import top_count
 
 PUBLISHED_AUROC_RANGE = (0.74, 0.80)  # clinical-definitions.md §6.2 (QAdmissions, Rahimian, CMS)
 

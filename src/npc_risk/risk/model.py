@@ -49,8 +49,8 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from npc_risk.errors import ModelError
 from npc_risk.config import RiskConfig
+from npc_risk.errors import ModelError
 from npc_risk.risk.design import FeatureSpec
 from npc_risk.risk.labels import check_training_window
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import skops.io as sio
 
 from npc_risk import files
+from npc_risk.config import RiskConfig
 from npc_risk.errors import ConfigError, ModelError
 from npc_risk.risk.card import render_markdown
-from npc_risk.config import RiskConfig
 from npc_risk.risk.design import FeatureSpec
 from npc_risk.risk.model import TrainedModel
 

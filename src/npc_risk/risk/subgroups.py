@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from npc_risk.planning.disclosure import display_suppressed, is_small
 from npc_risk.risk.metrics import suppress, suppressed_rate, top_order
 from npc_risk.selection import top_count
-from npc_risk.planning.disclosure import display_suppressed, is_small
 
 AGE_BANDS = ((0, 17), (18, 44), (45, 64), (65, 74), (75, 84), (85, 200))
 # clinical-definitions.md §6.2: calibration by age band, sex, IMD quintile and neighbourhood.

@@ -84,8 +84,10 @@ TABLES: tuple[TableSpec, ...] = (
         order_rules=(OrderRule("admission_date", "discharge_date", "discharge before admission"),),
         references=(_PATIENT,),
     ),
-    TableSpec("ec", c.Ec, True, "hospital", key="attendance_id", not_after_as_of=("arrival_date",), references=(_PATIENT,)),
-    TableSpec("opa", c.Opa, True, "hospital", key="appointment_id", not_after_as_of=("appointment_date",), references=(_PATIENT,)),
+    TableSpec("ec", c.Ec, True, "hospital", key="attendance_id", not_after_as_of=("arrival_date",),
+              references=(_PATIENT,)),
+    TableSpec("opa", c.Opa, True, "hospital", key="appointment_id", not_after_as_of=("appointment_date",),
+              references=(_PATIENT,)),
     TableSpec(
         "social_care_packages", c.SocialCarePackages, False, "social care",
         not_after_as_of=("start_date",),

@@ -22,7 +22,6 @@ from npc_risk.synth.params import Params, band_lookup, column
 from npc_risk.synth.population import YEAR, Population
 
 
-
 def year_bounds(pop: Population, y: int) -> tuple[int, int]:
     """First and last day of model year y (y = history_years is the future year)."""
     last = pop.as_of + (y - pop.history_years + 1) * YEAR
@@ -115,7 +114,7 @@ class RateModel:
         weight = weight / weight.sum()
         carried = rho * self.pop.w[y - 1] if y > 0 else np.zeros(self.pop.n)
         p = np.zeros(self.pop.n)
-        for e, wt in zip(x, weight):  # a couple of dozen vectorised passes over people
+        for e, wt in zip(x, weight, strict=True):  # a couple of dozen vectorised passes over people
             eta, _ = log_need(self.params, self.pop, self.morb, y, carried + np.sqrt(1 - rho**2) * e)
             p += wt * (1 - np.exp(-self._emergency(eta) * outcome_share))
         return p

@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from npc_risk.admissions import is_emergency_admission
 from npc_risk.codelists import default_folder
-from npc_risk.engine import Engine
 from npc_risk.codelists.maps import load_ingredients
+from npc_risk.engine import Engine
 from npc_risk.features.as_of import age_at
 from npc_risk.frailty import efi_category
 from npc_risk.synth.params import load_params
@@ -114,14 +114,15 @@ def _measure(engine: Engine, extract_dir: Path, truth_dir: Path) -> dict[str, fl
     registered = reg.filter((reg.start_date <= d) & (reg.end_date.isnull() | (reg.end_date >= d)))
     dob = p.date_of_birth
     age = age_at(dob, as_of)
-    alive = p.filter((p.date_of_death.isnull() | (p.date_of_death > d)) & (dob <= d)).semi_join(registered, "patient_id")
+    alive = p.filter((p.date_of_death.isnull() | (p.date_of_death > d)) & (dob <= d))
+    alive = alive.semi_join(registered, "patient_id")
     alive = alive.mutate(age=age.name("age"))
     lsoa = t["lsoa_deprivation"]
     pop = engine.temp_table("pop", alive.left_join(lsoa, alive.lsoa_code == lsoa.lsoa_code).select(
         alive.patient_id, alive.age, alive.sex, lsoa.imd_decile))
     n = value(pop.count())
-    count = lambda table: value(table.count())  # noqa: E731
-    with_pop = lambda table: table.inner_join(pop, "patient_id")  # noqa: E731
+    count = lambda table: value(table.count())
+    with_pop = lambda table: table.inner_join(pop, "patient_id")
     m: dict[str, float] = {}
     apcs = t["apcs"]
     em = with_pop(apcs.filter(is_emergency_admission(apcs.admission_method) & last12(apcs.admission_date)))
@@ -155,7 +156,8 @@ def _measure(engine: Engine, extract_dir: Path, truth_dir: Path) -> dict[str, fl
         "patient_id", "concept", "deficit", "age").distinct())
     for key, label, min_age in (("hypertension", "hypertension", 0), ("diabetes", "diabetes_17plus", 17),
                                 ("asthma", "asthma", 0), ("copd", "copd", 0), ("chd", "chd", 0),
-                                ("atrial_fibrillation", "atrial_fibrillation", 0), ("heart_failure", "heart_failure", 0),
+                                ("atrial_fibrillation", "atrial_fibrillation", 0),
+                                ("heart_failure", "heart_failure", 0),
                                 ("dementia", "dementia", 0), ("ckd", "ckd_18plus", 18)):
         has = ever.filter((ever.concept == key) & (ever.age >= min_age)).patient_id.nunique()
         m[f"prevalence_{label}"] = value(has) / count(pop.filter(pop.age >= min_age))

@@ -39,6 +39,7 @@ from npc_risk.synth.population import build_geography, build_population, registr
 from npc_risk.synth.records import flag_events, nhs_numbers, opt_outs
 from npc_risk.synth.services import Coder, simulate_year
 
+
 @dataclass
 class GenerateSummary:
     """Row counts per extract table, people in the as-of population, injected dirt, seconds."""
@@ -165,7 +166,8 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
 
 def _noise_events(rng, params, gp: dict, vocab: Vocab) -> dict:
     """Symptom and admin codes left by attended GP appointments (no condition list matches them)."""
-    attended = np.flatnonzero((gp["status"] == 0) & (rng.random(len(gp["status"])) < params.rate("gp_coded_event_share")))
+    coded = rng.random(len(gp["status"])) < params.rate("gp_coded_event_share")
+    attended = np.flatnonzero((gp["status"] == 0) & coded)
     codes = vocab.ids([r["snomedct_code"] for r in params.noise_codes])
     pick = categorical(rng, column(params.noise_codes, "weight"), len(attended))
     return {"patient": gp["patient"][attended], "date": gp["date"][attended], "code": codes[pick],
@@ -215,7 +217,7 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
     outcome = is_emergency_admission(method)
     los = spells["discharge"] - spells["admission"]
     expected = future["truth_rate"] * _outcome_share(params) * pop.in_population
-    count = lambda who, weights=None: np.bincount(who, weights, minlength=n)  # noqa: E731
+    count = lambda who, weights=None: np.bincount(who, weights, minlength=n)
     table = pa.table({
         "patient_id": ids.slice(0, n),
         "in_population": pa.array(pop.in_population),

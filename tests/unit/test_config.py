@@ -197,6 +197,13 @@ def test_older_nested_cohort_tables_are_flattened(tmp_path):
     assert config.outputs.case_finding.applied == ("type1_optout", "ndo_optout")
 
 
+def test_the_features_neighbourhood_key_now_sets_the_cohort_unit(tmp_path):
+    """`[features] neighbourhood` was validated and read by nothing; it means [cohort]'s unit."""
+    assert load_config(write(tmp_path, "[features]\nneighbourhood = \"lcp\"\n")).cohort.neighbourhood == "lcp"
+    with pytest.raises(ConfigError, match=r"contradicts \[cohort\] neighbourhood = 'pcn'"):
+        load_config(write(tmp_path, "[features]\nneighbourhood = \"lcp\"\n[cohort]\nneighbourhood = \"pcn\"\n"))
+
+
 def test_old_and_new_spellings_may_agree(tmp_path):
     config = load_config(write(tmp_path, "[cohort.exclusions]\ntype1_optout = false\n"
                                          "[outputs.case_finding]\napply_type1_optout = false\n"))

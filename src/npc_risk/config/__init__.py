@@ -66,6 +66,8 @@ ALIASES: dict[tuple[str, str], tuple[str, str]] = {
     ("cohort.exclusions", "ndo_optout"): ("outputs.case_finding", "apply_ndo_optout"),
     ("cohort", "exclude_type1_optout"): ("outputs.case_finding", "apply_type1_optout"),
     ("cohort", "exclude_ndo_optout"): ("outputs.case_finding", "apply_ndo_optout"),
+    # was validated under [features] and read by nothing; the cohort's unit is [cohort]'s
+    ("features", "neighbourhood"): ("cohort", "neighbourhood"),
 }
 SECTIONS: dict[str, type] = {
     "pipeline": DefinitionConfig, "run": RunConfig, "features": FeatureConfig, "risk": RiskConfig,
@@ -147,7 +149,7 @@ def _sections(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     reject_unknown("outputs", outputs, (), hint=" (the output classes are sub-tables: "
                    "[outputs.case_finding], [outputs.planning])")
     given: dict[tuple[str, str], tuple[Any, str]] = {}
-    aliased = {section for section, _ in ALIASES}
+    aliased = {section for section, _ in ALIASES if section not in SECTIONS}
     for section in list(flat):
         for key in list(flat[section]):
             target = ALIASES.get((section, key)) or ALIASES.get((section, "*"))

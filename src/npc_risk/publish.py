@@ -131,7 +131,7 @@ def publish_run(
         if PATIENTS.name in include:
             write(patients, PATIENTS)
         if NEIGHBOURHOODS.name in include:
-            write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.planning.disclosure": SUPPRESSION_NOTE})
+            write(neighbourhoods, NEIGHBOURHOODS, {"npc_risk.suppression": SUPPRESSION_NOTE})
         if EVIDENCE.name in include:
             write(evidence, EVIDENCE)
         if COHORT.name in include:

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from npc_risk.cli import app
-from tests.spec._extract import clean_rows, dirty_row, write_csv, write_extract
+from tests.builders.extract import clean_rows, dirty_row, write_csv, write_extract
 
 AS_OF = "2026-03-31"
 

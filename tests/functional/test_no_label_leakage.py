@@ -19,6 +19,8 @@ from npc_risk.config import FeatureConfig
 from npc_risk.features import derive_features
 from npc_risk.ingest import ingest_extract
 
+pytestmark = pytest.mark.slow  # generates a city / reads the sample city
+
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 3, 31)
 

@@ -32,7 +32,7 @@ from npc_risk.planning import disclosure as suppression
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.planning.statistics import ADDITIVE, neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.planning.disclosure import Family, complementary_suppression, is_small
-from tests.spec.test_cohort_spec import person
+from tests.builders.people import person
 
 # Counts biased to the interesting range: 0, 1-7 (suppressed) and just above.
 COUNT = st.one_of(st.just(0), st.integers(1, 7), st.integers(8, 15), st.integers(16, 200))

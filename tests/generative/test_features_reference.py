@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from npc_risk.codelists import load_codelists, load_hfrs_weights
 from npc_risk.config import FeatureConfig
 from npc_risk.features import derive_features, memtables
-from tests.reference_rules import dx_holds
+from tests.builders.reference import dx_holds
 
 T = date(2026, 3, 31)
 CS = load_codelists()

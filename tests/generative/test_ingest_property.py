@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from npc_risk.engine import Engine
-from tests.spec._extract import BASE, FRESH_KEY, clean_rows, report, run_ingest, write_extract
+from tests.builders.extract import BASE, FRESH_KEY, clean_rows, report, run_ingest, write_extract
 
 # Small pools, so copies, conflicting versions and unknown references come up often.
 KEYS = {

@@ -21,7 +21,7 @@ from npc_risk.codelists import load_codelists
 from npc_risk.config import FeatureConfig
 from npc_risk.features import derive_features, memtables
 from npc_risk.features.events import column_name
-from tests.reference_rules import dx_holds
+from tests.builders.reference import dx_holds
 
 T = date(2026, 3, 31)
 CS = load_codelists()

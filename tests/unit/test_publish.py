@@ -20,7 +20,7 @@ from npc_risk.planning.statistics import neighbourhood_statistics, publishable_n
 from npc_risk.errors import NpcRiskError
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
-from tests.spec.test_cohort_spec import person
+from tests.builders.people import person
 
 AS_OF = date(2026, 3, 31)
 

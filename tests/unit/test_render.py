@@ -8,7 +8,7 @@ import pyarrow as pa
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.render import published_rows, summary_rows, summary_table
-from tests.spec.test_cohort_spec import person
+from tests.builders.people import person
 
 
 def stats() -> ibis.Table:

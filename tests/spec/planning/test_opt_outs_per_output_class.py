@@ -5,7 +5,7 @@ Two output classes: **case-finding** (the cohort lists; individual care) and **p
 TOML as `[outputs.case_finding]` / `[outputs.planning]` apply_type1_optout, apply_ndo_optout.
 Everyone an opt-out removes is counted by reason; nobody leaves a denominator silently.
 
-Toy neighbourhood of 40 (tests/spec/test_cohort_datapack.py: p00..p09 are all eligible):
+Toy neighbourhood of 40 (tests/builders/people.py: p00..p09 are all eligible):
 
 | people   | type 1 opt-out | national data opt-out |
 |----------|----------------|-----------------------|
@@ -37,7 +37,7 @@ from npc_risk.cohort import select_cohort
 from npc_risk.config import load_config
 from npc_risk.planning.statistics import neighbourhood_statistics
 from npc_risk.errors import SchemaError
-from tests.spec.test_cohort_datapack import toy_neighbourhood
+from tests.builders.people import toy_neighbourhood
 
 DEFAULTS = ""
 BOTH = """

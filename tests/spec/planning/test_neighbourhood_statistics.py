@@ -12,27 +12,7 @@ import pytest
 
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
-from tests.spec.test_cohort_spec import person
-
-
-def toy_neighbourhood():
-    """40 people p00..p39, risk i/100 (p39 highest). The two highest-risk people (p39, p38) are
-    NOT eligible (no LTCs, age 40): they still form the top 5 %."""
-    rows = []
-    for i in range(40):
-        rows.append(person(
-            f"p{i:02d}",
-            age=40 if i >= 38 else 70,
-            risk_score=i / 100,
-            ltc_count=3 if i % 2 == 0 and i < 38 else 0,  # 19 with 3+ LTCs
-            efi_deficits=9 if i < 10 else 0,  # 10 of 38 people aged 65+ are moderately frail
-            emergency_bed_days_12m=30 if i >= 38 else 1,  # 60 of 98 -> 61.2 %
-            outpatient_attendances_12m=2,  # 4 of 80 -> 5.0 % (numerator 4 is suppressed)
-            social_care_packages_active=5 if i >= 38 else (1 if i < 10 else 0),  # 10 of 20
-            gp_appointments_12m=15 if i >= 38 else 5,  # top: 15 per person; all: 220/40 = 5.5
-            emergency_admissions_12m=1 if i < 12 else 0,  # 12 per 40 -> 300 per 1,000
-        ))
-    return ibis.memtable(pa.Table.from_pylist(rows))
+from tests.builders.people import toy_neighbourhood
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import pytest
 
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
-from tests.spec.test_cohort_spec import person
+from tests.builders.people import person
 
 TOY = [("P1", "L1", 12, 9), ("P2", "L1", 12, 9), ("P3", "L2", 30, 15)]
 

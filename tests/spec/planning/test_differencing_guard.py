@@ -15,7 +15,7 @@ import pyarrow as pa
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.planning.disclosure import Family, complementary_suppression
-from tests.spec.test_cohort_spec import person
+from tests.builders.people import person
 
 
 def guard(parent: tuple[str, int], children: list[tuple[str, int]], **kwargs) -> set[str]:

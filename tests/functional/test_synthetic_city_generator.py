@@ -1,4 +1,4 @@
-"""The synthetic city generator: reproducibility and the data contract."""
+"""Functional (slow): the synthetic city generator, reproducibility and the data contract."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 
 from npc_risk.codes.nhs_number import is_valid_nhs_number
 from npc_risk.synth import generate_city
+
+pytestmark = pytest.mark.slow  # generates a city / reads the sample city
 
 AS_OF = dt.date(2026, 3, 31)
 CONTRACT = {

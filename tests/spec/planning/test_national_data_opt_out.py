@@ -4,7 +4,7 @@ Rule (nhs-data-conventions.md §8, clinical-definitions.md §7.4): the NDO does 
 individual care (the cohort lists and their counts keep everyone) but does apply to planning
 outputs (neighbourhoods.parquet), which must say how many people it removed.
 
-Toy neighbourhood of 40 (tests/spec/test_cohort_datapack.py); here the 10 people p00..p09 have an
+Toy neighbourhood of 40 (tests/builders/people.py); here the 10 people p00..p09 have an
 NDO. Each of them has one emergency admission, as do p10 and p11.
 
 | figure                          | everyone | planning (NDO applied) |
@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
-from tests.spec.test_cohort_datapack import toy_neighbourhood
+from tests.builders.people import toy_neighbourhood
 
 
 def _stats():

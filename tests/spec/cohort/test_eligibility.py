@@ -13,29 +13,7 @@ import pytest
 
 from npc_risk.cohort import CohortConfig, select_cohort
 from npc_risk.selection import top_count
-
-DEFAULTS = dict(
-    nhs_number=None, practice_code="A1", pcn_code="P1", pcn_name="PCN One", lcp_name="L1",
-    age=70, sex="female", imd_decile=5, ltc_count=0, ltc_conditions="", efi_deficits=0,
-    efi_score=0.0, efi_category="fit", hfrs_score=0.0, hfrs_category="low",
-    emergency_admissions_12m=0, emergency_bed_days_12m=0, elective_admissions_12m=0,
-    ae_attendances_12m=0, outpatient_attendances_12m=0, outpatient_dnas_12m=0,
-    gp_appointments_12m=0, social_care_packages_active=0, emergency_admissions_24m=0,
-    ae_attendances_24m=0, outpatient_attendances_24m=0, gp_appointments_24m=0, palliative_care=False,
-    care_home=False, type1_optout=False, risk_score=0.5, drivers="",
-)
-SCHEMA = {
-    "patient_id": "string", "nhs_number": "string", "age": "int64", "ltc_count": "int64",
-    "efi_deficits": "int64", "hfrs_score": "float64", "risk_score": "float64",
-    "imd_decile": "int64", "efi_score": "float64",
-}
-
-
-def person(patient_id: str, **values) -> dict:
-    row = {"patient_id": patient_id, **DEFAULTS, **values}
-    row["nhs_number"] = row["nhs_number"] or f"999{patient_id}"
-    return row
-
+from tests.builders.people import person
 
 def population(rows: list[dict]) -> ibis.Table:
     return ibis.memtable(pa.Table.from_pylist(rows))

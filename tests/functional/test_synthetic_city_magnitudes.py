@@ -1,4 +1,4 @@
-"""Magnitudes of a 20,000-person city against nhs-data-conventions.md §10 (bands, not points).
+"""Functional (slow): magnitudes of a 20,000-person city against nhs-data-conventions.md §10 (bands, not points).
 
 One city is generated for the module; `calibration.measure` computes each figure the way the
 pipeline would (last 12 months before as-of; people registered and alive on it).
@@ -12,6 +12,8 @@ import pytest
 
 from npc_risk.synth import generate_city
 from npc_risk.synth.calibration import measure
+
+pytestmark = pytest.mark.slow  # generates a city / reads the sample city
 
 
 @pytest.fixture(scope="module")

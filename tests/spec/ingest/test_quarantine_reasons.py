@@ -6,7 +6,7 @@ invalid NHS number, date-order rule, date after the as-of date, unknown referenc
 practice), duplicate. Every other row is accepted with typed values. Nothing is dropped silently:
 rows read == accepted + quarantined, and the quarantine file keeps the raw text and the reason.
 
-In ONE_DIRTY_VALUE, each case is a table's clean row (tests/spec/_extract.py: one linked row per
+In ONE_DIRTY_VALUE, each case is a table's clean row (tests/builders/extract.py: one linked row per
 table, as-of 2026-03-31) with ONE value changed; that row must be quarantined with exactly the
 reason beside it, and every clean row must stay accepted.
 """
@@ -18,7 +18,7 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 
-from tests.spec._extract import (
+from tests.builders.extract import (
     AS_OF,
     BASE,
     FRESH_KEY,

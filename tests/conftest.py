@@ -48,3 +48,20 @@ def module_engine(request):
 
     with Engine.open(RunConfig(engine=request.param)) as opened:
         yield opened
+
+
+# ------------------------------------------------------------------ shared, built once a session
+@pytest.fixture(scope="session")
+def codelists():
+    """The packaged code lists (npc_risk/data/codelists), loaded once for the whole session."""
+    from tests.builders.features import packaged_codelists
+
+    return packaged_codelists()
+
+
+@pytest.fixture(scope="session")
+def hfrs_weights() -> dict[str, int]:
+    """The packaged HFRS points per 3-character ICD-10 category, in tenths."""
+    from npc_risk.codelists import load_hfrs_weights
+
+    return load_hfrs_weights()

@@ -13,16 +13,14 @@ import ibis
 import pandas as pd
 import pytest
 
-from npc_risk.codelists import load_codelists
-from npc_risk.config import FeatureConfig
-from npc_risk.features import derive_features, memtables
 from npc_risk.features.as_of import diagnoses_known_at
+from tests.builders.features import derive_tables
 
 T = date(2025, 3, 31)
 
 
 @pytest.fixture(scope="module")
-def people(module_engine):
+def people(module_engine, codelists):
     ids = ["discharged_before", "discharged_on_T", "discharged_after", "still_open"]
     discharge = {"discharged_before": "2025-03-20", "discharged_on_T": "2025-03-31",
                  "discharged_after": "2025-04-20", "still_open": None}
@@ -34,9 +32,9 @@ def people(module_engine):
          "icd10_code": code, "icd10_code3": code[:3]}
         for i in ids for pos, code in enumerate(["F00", "W19"])
     ]
-    tables = memtables(patients=patients, practice_registrations=regs, apcs_diagnoses=diagnoses)
-    result = derive_features(module_engine, tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
-    return result.person.to_pyarrow().to_pandas().set_index("patient_id")
+    _, person = derive_tables(module_engine, codelists, as_of=T, patients=patients,
+                              practice_registrations=regs, apcs_diagnoses=diagnoses)
+    return person
 
 
 @pytest.mark.parametrize(("who", "hfrs", "dementia"), [
@@ -61,7 +59,7 @@ f      2025-04-01  2025-04-02  0
 """
 
 
-def test_diagnoses_known_at_is_the_one_rule():
+def test_diagnoses_known_at_is_the_one_rule(engine):
     """features.as_of.diagnoses_known_at: code-list matching, unmatched counts and HFRS use it."""
     rows = [line.split() for line in SPELLS.strip().splitlines()]
     day = lambda s: None if s == "-" else date.fromisoformat(s)  # noqa: E731
@@ -69,5 +67,5 @@ def test_diagnoses_known_at_is_the_one_rule():
                                        "admission_date": [day(r[1]) for r in rows],
                                        "discharge_date": [day(r[2]) for r in rows]}),
                          schema={"spell_id": "string", "admission_date": "date", "discharge_date": "date"})
-    known = diagnoses_known_at(diag, T).to_pyarrow()["spell_id"].to_pylist()
+    known = engine.to_arrow(diagnoses_known_at(diag, T))["spell_id"].to_pylist()
     assert sorted(known) == [r[0] for r in rows if r[3] == "1"]

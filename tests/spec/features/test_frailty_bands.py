@@ -46,27 +46,28 @@ def _rows(text: str) -> list[list[str]]:
     return [line.split() for line in text.strip().splitlines()]
 
 
-def _on_ibis(values: list[int], rule) -> list:
+def _on_engine(engine, values: list[int], rule) -> list:
+    """The rule as an ibis expression over a column of `values`, run on `engine`."""
     t = ibis.memtable(pd.DataFrame({"v": values}), schema={"v": "int64"})
-    return t.select(out=rule(t.v)).to_pyarrow()["out"].to_pylist()
+    return engine.to_arrow(t.select(out=rule(t.v)))["out"].to_pylist()
 
 
-def test_efi_bands_for_columns_arrays_and_counts():
+def test_efi_bands_for_columns_arrays_and_counts(engine):
     rows = _rows(EFI)
     deficits, expected = [int(r[0]) for r in rows], [r[1] for r in rows]
-    assert _on_ibis(deficits, efi_category) == expected
+    assert _on_engine(engine, deficits, efi_category) == expected
     assert list(efi_category(np.array(deficits))) == expected
     assert [efi_category(n) for n in deficits] == expected
     frail = [bool(int(r[2])) for r in rows]
-    assert _on_ibis(deficits, lambda v: efi_at_least(v, "moderate")) == frail
+    assert _on_engine(engine, deficits, lambda v: efi_at_least(v, "moderate")) == frail
     assert list(efi_at_least(np.array(deficits), "moderate")) == frail
 
 
-def test_hfrs_bands_in_tenths():
+def test_hfrs_bands_in_tenths(engine):
     rows = _rows(HFRS)
     tenths, expected = [int(r[1]) for r in rows], [r[2] for r in rows]
     assert [round(float(r[0]) * 10) for r in rows] == tenths
-    assert _on_ibis(tenths, hfrs_category) == expected
+    assert _on_engine(engine, tenths, hfrs_category) == expected
     assert list(hfrs_category(np.array(tenths))) == expected
     assert [hfrs_category(t) for t in tenths] == expected
 

@@ -5,17 +5,13 @@ on pandas 3 it needs `pandas.core.common.SettingWithCopyWarning` set before impo
 """
 
 import warnings
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from npc_risk.codelists import load_codelists, load_hfrs_weights
-from npc_risk.config import FeatureConfig
-from npc_risk.features import derive_features, memtables
-
-T = date(2026, 3, 31)
+from tests.builders.features import T, derive_tables, registered
 
 
 def _comorbidipy():
@@ -31,10 +27,10 @@ def _comorbidipy():
     return hfrs
 
 
-def test_hfrs_matches_comorbidipy(engine):
+def test_hfrs_matches_comorbidipy(engine, codelists, hfrs_weights):
     hfrs = _comorbidipy()
     rng = np.random.default_rng(7)
-    cats = sorted(load_hfrs_weights())
+    cats = sorted(hfrs_weights)
     pool = cats + [c + "1" for c in cats[:40]] + ["I10", "J441", "Z999", "E119"]
     rows = []
     for i in range(60):
@@ -44,13 +40,9 @@ def test_hfrs_matches_comorbidipy(engine):
                          "admission_method": "21", "position": 0,
                          "icd10_code": (code := str(rng.choice(pool))), "icd10_code3": code[:3]})
     ids = [f"p{i:02d}" for i in range(60)]
-    tables = memtables(
-        patients=[{"patient_id": p, "date_of_birth": "1940-01-01", "sex": "male"} for p in ids],
-        practice_registrations=[{"patient_id": p, "practice_code": "A1", "start_date": "2020-01-01"} for p in ids],
-        apcs_diagnoses=rows)
-    r = derive_features(engine, tables, as_of=T, codelists=load_codelists(), config=FeatureConfig())
-    ours = {g["patient_id"]: g["hfrs_score"] for g in
-            r.person.select("patient_id", "hfrs_score").to_pyarrow().to_pylist()}
+    _, person = derive_tables(engine, codelists, as_of=T, apcs_diagnoses=rows,
+                              **registered(ids, sex="male", start="2020-01-01"))
+    ours = person["hfrs_score"].to_dict()
     df = pd.DataFrame(rows)
     df = df[(T - df.admission_date).map(lambda x: x.days) <= 730]
     with warnings.catch_warnings():

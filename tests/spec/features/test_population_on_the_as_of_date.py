@@ -11,25 +11,17 @@ from datetime import date
 import ibis
 import pytest
 
-from npc_risk.codelists import load_codelists
-from npc_risk.config import FeatureConfig
-from npc_risk.features import derive_features, memtables
 from npc_risk.features.as_of import age_at
-
-T = date(2026, 3, 31)
-
-
-@pytest.fixture(scope="module")
-def cs():
-    return load_codelists()
+from tests.builders.features import derive_tables
 
 
-def person(engine, cs, **frames):
-    r = derive_features(engine, memtables(**frames), as_of=T, codelists=cs, config=FeatureConfig())
-    return r.person.to_pyarrow().to_pandas().set_index("patient_id")
+def person(engine, codelists, **tables):
+    """The person frame (by patient_id) of whoever the population rule lets in on T."""
+    _, frame = derive_tables(engine, codelists, **tables)
+    return frame
 
 
-def test_registration_and_death_on_the_as_of_date(engine, cs):
+def test_registration_and_death_on_the_as_of_date(engine, codelists):
     """Deceased and deregistered people are excluded; a death or deregistration after T is not."""
     patients = [  # id, born, died
         {"patient_id": "alive", "date_of_birth": "1960-03-01", "sex": "female"},
@@ -48,11 +40,11 @@ def test_registration_and_death_on_the_as_of_date(engine, cs):
         {"patient_id": "joins_after", "practice_code": "A1", "start_date": "2026-04-01"},
         {"patient_id": "joins_on_T", "practice_code": "A1", "start_date": "2026-03-31"},
     ]
-    p = person(engine, cs, patients=patients, practice_registrations=regs)
+    p = person(engine, codelists, patients=patients, practice_registrations=regs)
     assert sorted(p.index) == ["alive", "died_after", "joins_on_T", "left_after", "left_on_T"]
 
 
-def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_code(engine, cs):
+def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_code(engine, codelists):
     patients = [{"patient_id": "p", "date_of_birth": "1950-01-01", "sex": "male"},
                 {"patient_id": "q", "date_of_birth": "1950-01-01", "sex": "male"},
                 {"patient_id": "r", "date_of_birth": "1950-01-01", "sex": "male"}]
@@ -65,7 +57,7 @@ def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_
         {"patient_id": "r", "practice_code": "C3", "start_date": "2020-01-01"},   # open-ended beats ending
     ]
     practices = [{"practice_code": c, "pcn_code": f"U{c}", "pcn_name": "n", "lcp_name": "l"} for c in ("A1", "B2", "C3")]
-    p = person(engine, cs, patients=patients, practice_registrations=regs, practices=practices)
+    p = person(engine, codelists, patients=patients, practice_registrations=regs, practices=practices)
     assert p.loc["p", "practice_code"] == "B2" and p.loc["p", "pcn_code"] == "UB2"
     assert p.loc["q", "practice_code"] == "B2"
     assert p.loc["r", "practice_code"] == "C3"
@@ -77,8 +69,8 @@ def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_
     ("1960-03-01", 66),
     ("2026-03-01", 0),
 ])
-def test_age_in_whole_years_at_T(engine, cs, dob, age):
-    p = person(engine, cs, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
+def test_age_in_whole_years_at_T(engine, codelists, dob, age):
+    p = person(engine, codelists, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
                practice_registrations=[{"patient_id": "p", "practice_code": "A1", "start_date": "2026-03-01"}])
     assert p.loc["p", "age"] == age
 
@@ -94,19 +86,19 @@ AGES = """
 """
 
 
-def test_age_at_is_the_one_age_rule():
+def test_age_at_is_the_one_age_rule(engine):
     """features.as_of.age_at: the population and the generator's calibration report both use it."""
     for line in AGES.strip().splitlines():
         dob, as_of, age = line.split()[:3]
-        got = age_at(ibis.literal(date.fromisoformat(dob)), date.fromisoformat(as_of)).to_pyarrow()
+        got = engine.to_arrow(age_at(ibis.literal(date.fromisoformat(dob)), date.fromisoformat(as_of)))
         assert got.as_py() == int(age), line
 
 
-def test_deprivation_joined_and_missing_lsoa_is_null(engine, cs):
+def test_deprivation_joined_and_missing_lsoa_is_null(engine, codelists):
     patients = [{"patient_id": "a", "date_of_birth": "1950-01-01", "sex": "male", "lsoa_code": "E01000001"},
                 {"patient_id": "b", "date_of_birth": "1950-01-01", "sex": "male"}]
     regs = [{"patient_id": x, "practice_code": "A1", "start_date": "2000-01-01"} for x in "ab"]
-    p = person(engine, cs, patients=patients, practice_registrations=regs,
+    p = person(engine, codelists, patients=patients, practice_registrations=regs,
                lsoa_deprivation=[{"lsoa_code": "E01000001", "imd_decile": 3}])
     assert p.loc["a", "imd_decile"] == 3
     assert p.loc["b", "imd_decile"] is None or p.loc["b", "imd_decile"] != p.loc["b", "imd_decile"]

@@ -9,13 +9,8 @@ parts when the levels do not nest. Each test is a small table, expected cells be
 
 from __future__ import annotations
 
-import ibis
-import pyarrow as pa
-
-from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.planning.disclosure import Family, complementary_suppression
-from tests.builders.people import person
+from tests.builders.people import person, planning_rows
 
 
 def guard(parent: tuple[str, int], children: list[tuple[str, int]], **kwargs) -> set[str]:
@@ -96,14 +91,13 @@ def test_audit_catches_a_chain_through_a_split_pcn():
 
 
 # ------------------------------------------------------------------- in neighbourhoods.parquet
-def _published(rows, **config):
-    result = select_cohort(ibis.memtable(pa.Table.from_pylist(rows)), config=CohortConfig(**config))
-    stats = neighbourhood_statistics(result.patients, result.report)
-    return {(r["level"], r["neighbourhood"]): r
-            for r in publishable_neighbourhoods(stats).to_pyarrow().to_pylist()}
+def _published(engine, rows):
+    """The published rows by (level, neighbourhood), computed on the engine."""
+    _, published = planning_rows(engine, rows)
+    return {(r["level"], r["neighbourhood"]): r for r in published}
 
 
-def test_a_suppressed_neighbourhood_cannot_be_recovered_from_the_city_total():
+def test_a_suppressed_neighbourhood_cannot_be_recovered_from_the_city_total(engine):
     """Three PCNs in one LCP; people with 3+ LTCs (ltc3_plus):
 
     PCN  people  ltc3_plus  published
@@ -118,7 +112,7 @@ def test_a_suppressed_neighbourhood_cannot_be_recovered_from_the_city_total():
     for pcn, with_ltcs in (("P1", 4), ("P2", 9), ("P3", 20)):
         rows += [person(f"{pcn}-{i:02d}", pcn_code=pcn, pcn_name=pcn, ltc_count=3 if i < with_ltcs else 0)
                  for i in range(20)]
-    pub = _published(rows)
+    pub = _published(engine, rows)
     assert [pub[("neighbourhood", p)]["ltc3_plus"] for p in ("P1", "P2", "P3")] == [None, None, 20]
     assert pub[("lcp", "L1")]["ltc3_plus"] == 35
     assert pub[("city", "all")]["ltc3_plus"] == 35
@@ -127,7 +121,7 @@ def test_a_suppressed_neighbourhood_cannot_be_recovered_from_the_city_total():
     assert pub[("neighbourhood", "P3")]["pct_ltc3_plus"] == 100.0
 
 
-def test_a_small_opt_out_count_cannot_be_recovered_from_the_population():
+def test_a_small_opt_out_count_cannot_be_recovered_from_the_population(engine):
     """Within a row: population = planning_population + ndo_excluded + type1_excluded; and
     each of them is summed over the PCNs into the city row.
 
@@ -142,7 +136,7 @@ def test_a_small_opt_out_count_cannot_be_recovered_from_the_population():
     for pcn, size, ndo in (("P1", 40, 3), ("P2", 40, 10), ("P3", 60, 10)):
         rows += [person(f"{pcn}-{i:02d}", pcn_code=pcn, pcn_name=pcn, ndo_optout=i < ndo)
                  for i in range(size)]
-    pub = _published(rows)
+    pub = _published(engine, rows)
     shown = {key: (r["population"], r["ndo_excluded"], r["planning_population"])
              for key, r in pub.items() if key[0] != "lcp"}
     assert shown == {

@@ -18,25 +18,21 @@ NDO. Each of them has one emergency admission, as do p10 and p11.
 
 from __future__ import annotations
 
-import ibis
-import pyarrow as pa
+import pytest
 
-from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
-from tests.builders.people import toy_neighbourhood
+from tests.builders.people import cohort_result, planning_rows, toy_neighbourhood
 
 
-def _stats():
-    table = toy_neighbourhood().to_pyarrow()
-    ndo = pa.array([int(pid[1:]) < 10 for pid in table["patient_id"].to_pylist()])
-    scored = ibis.memtable(table.append_column("ndo_optout", ndo))
-    result = select_cohort(scored, config=CohortConfig())
-    raw = neighbourhood_statistics(result.patients, result.report)
-    return raw.to_pyarrow().to_pylist()[0], publishable_neighbourhoods(raw).to_pyarrow().to_pylist()[0]
+@pytest.fixture(scope="module")
+def stats(module_engine):
+    """(raw, published) statistics row when p00..p09 have a national data opt-out."""
+    rows = [r | {"ndo_optout": int(r["patient_id"][1:]) < 10} for r in toy_neighbourhood()]
+    raw, published = planning_rows(module_engine, rows)
+    return raw[0], published[0]
 
 
-def test_planning_figures_leave_out_national_data_opt_outs():
-    raw, _ = _stats()
+def test_planning_figures_leave_out_national_data_opt_outs(stats):
+    raw, _ = stats
     assert raw["population"] == 40          # case-finding count: everyone
     assert raw["planning_population"] == 30
     assert raw["ndo_excluded"] == 10        # reported, never silently dropped
@@ -45,17 +41,16 @@ def test_planning_figures_leave_out_national_data_opt_outs():
     assert raw["top_n"] == 2
 
 
-def test_planning_rates_use_the_planning_population():
-    _, published = _stats()
+def test_planning_rates_use_the_planning_population(stats):
+    _, published = stats
     assert published["planning_population"] == 30
     assert published["ndo_excluded"] == 10
     assert published["emergency_admissions_per_1000"] is None  # numerator 2 is 1-7: suppressed
 
 
-def test_cohort_selection_ignores_the_national_data_opt_out():
-    table = toy_neighbourhood().to_pyarrow()
-    everyone = select_cohort(ibis.memtable(table), config=CohortConfig())
-    flagged = table.append_column("ndo_optout", pa.array([True] * table.num_rows))
-    with_ndo = select_cohort(ibis.memtable(flagged), config=CohortConfig())
-    chosen = lambda r: sorted(r.cohort.select("patient_id").to_pyarrow().column(0).to_pylist())  # noqa: E731
+def test_cohort_selection_ignores_the_national_data_opt_out(engine):
+    rows = toy_neighbourhood()
+    everyone = cohort_result(engine, rows)
+    with_ndo = cohort_result(engine, [r | {"ndo_optout": True} for r in rows])
+    chosen = lambda r: sorted(engine.to_arrow(r.cohort.select("patient_id")).column(0).to_pylist())  # noqa: E731
     assert chosen(everyone) == chosen(with_ndo)

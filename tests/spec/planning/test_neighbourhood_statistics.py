@@ -6,20 +6,16 @@ ranked over the whole population, eligible or not.
 
 from __future__ import annotations
 
-import ibis
-import pyarrow as pa
 import pytest
 
-from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
-from tests.builders.people import toy_neighbourhood
+from tests.builders.people import planning_rows, toy_neighbourhood
 
 
-@pytest.fixture
-def stats():
-    result = select_cohort(toy_neighbourhood(), config=CohortConfig())
-    raw = neighbourhood_statistics(result.patients, result.report)
-    return raw.to_pyarrow().to_pylist()[0], publishable_neighbourhoods(raw).to_pyarrow().to_pylist()[0]
+@pytest.fixture(scope="module")
+def stats(module_engine):
+    """(raw, published) statistics row of the toy neighbourhood, computed once on the engine."""
+    raw, published = planning_rows(module_engine, toy_neighbourhood())
+    return raw[0], published[0]
 
 
 def test_concentration_counts_top_5_percent_of_whole_population(stats):

@@ -29,15 +29,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ibis
-import pyarrow as pa
 import pytest
 
-from npc_risk.cohort import select_cohort
 from npc_risk.config import load_config
-from npc_risk.planning.statistics import neighbourhood_statistics
 from npc_risk.errors import SchemaError
-from tests.builders.people import toy_neighbourhood
+from npc_risk.planning.statistics import neighbourhood_statistics
+from tests.builders.people import cohort_result, toy_neighbourhood
 
 DEFAULTS = ""
 BOTH = """
@@ -58,21 +55,19 @@ apply_ndo_optout = false
 """
 
 
-def run(toml: str, tmp_path: Path) -> dict:
+def run(engine, toml: str, tmp_path: Path) -> dict:
+    """The statistics row of the toy neighbourhood (opt-outs as in the table above) under the
+    rules of `toml`, plus `_cohort`: the ids in the cohort list."""
     path = tmp_path / "pipeline.toml"
     path.write_text(toml, encoding="utf-8")
     config = load_config(path)
-    table = toy_neighbourhood().to_pyarrow()
-    index = [int(pid[1:]) for pid in table["patient_id"].to_pylist()]
-    table = table.drop_columns(["type1_optout"])
-    table = table.append_column("type1_optout", pa.array([i < 5 for i in index]))
-    table = table.append_column("ndo_optout", pa.array([3 <= i < 10 for i in index]))
-    result = select_cohort(ibis.memtable(table), config=config.cohort,
-                           optouts=config.outputs.case_finding.applied)
+    rows = [r | {"type1_optout": i < 5, "ndo_optout": 3 <= i < 10}
+            for i, r in enumerate(toy_neighbourhood())]  # p00..p39 in order
+    result = cohort_result(engine, rows, config.cohort, optouts=config.outputs.case_finding.applied)
     stats = neighbourhood_statistics(result.patients, result.report,
                                      optouts=config.outputs.planning.applied)
-    row = stats.to_pyarrow().to_pylist()[0]
-    cohort = set(result.cohort.to_pyarrow()["patient_id"].to_pylist())
+    row = engine.to_arrow(stats).to_pylist()[0]
+    cohort = set(engine.to_arrow(result.cohort)["patient_id"].to_pylist())
     return row | {"_cohort": cohort}
 
 
@@ -85,8 +80,8 @@ def run(toml: str, tmp_path: Path) -> dict:
     ],
     ids=["defaults", "both-rules-both-classes", "no-rules"],
 )
-def test_each_output_class_applies_its_own_rules_and_counts_them(toml, expected, tmp_path):
-    row = run(toml, tmp_path)
+def test_each_output_class_applies_its_own_rules_and_counts_them(engine, toml, expected, tmp_path):
+    row = run(engine, toml, tmp_path)
     columns = ("excluded_type1_optout", "excluded_ndo_optout", "denominator",
                "planning_population", "ndo_excluded", "type1_excluded")
     assert tuple(row[c] for c in columns) == expected
@@ -95,25 +90,25 @@ def test_each_output_class_applies_its_own_rules_and_counts_them(toml, expected,
                                  + row["type1_excluded"])
 
 
-def test_defaults_are_the_rules_the_pipeline_always_had(tmp_path):
+def test_defaults_are_the_rules_the_pipeline_always_had(engine, tmp_path):
     """Case-finding: type 1 opt-outs excluded (counted), the NDO ignored (direct care).
     Planning: the NDO applied (counted), type 1 ignored (aggregates are not identifiable)."""
-    row = run(DEFAULTS, tmp_path)
+    row = run(engine, DEFAULTS, tmp_path)
     assert row["excluded"] == 5 and row["excluded_ndo_optout"] == 0
     assert row["cohort_target"] == 1  # 2.5 % of 40: the opt-outs stay in the denominator
     assert not row["_cohort"] & {f"p{i:02d}" for i in range(5)}
 
 
-def test_case_finding_ndo_rule_removes_people_from_the_lists_only(tmp_path):
-    row = run(BOTH, tmp_path)
+def test_case_finding_ndo_rule_removes_people_from_the_lists_only(engine, tmp_path):
+    row = run(engine, BOTH, tmp_path)
     assert row["excluded"] == 10  # 5 type 1 + 5 NDO (p03, p04 counted under type 1)
     assert row["cohort_target"] == 1 and row["denominator"] == 40
     assert not row["_cohort"] & {f"p{i:02d}" for i in range(10)}
 
 
-def test_a_case_finding_ndo_rule_needs_the_flag_column():
+def test_a_case_finding_ndo_rule_needs_the_flag_column(engine):
     """Asked to apply the NDO to the lists without an `ndo_optout` column: a schema error, not
     a silent no-op."""
     with pytest.raises(SchemaError, match=r"\['ndo_optout'\]"):
-        select_cohort(toy_neighbourhood(), config=load_config(None).cohort,
+        cohort_result(engine, toy_neighbourhood(), load_config(None).cohort,
                       optouts=("type1_optout", "ndo_optout"))

@@ -62,6 +62,6 @@ def codelists():
 @pytest.fixture(scope="session")
 def hfrs_weights() -> dict[str, int]:
     """The packaged HFRS points per 3-character ICD-10 category, in tenths."""
-    from npc_risk.codelists import load_hfrs_weights
+    from tests.builders.features import packaged_hfrs_weights
 
-    return load_hfrs_weights()
+    return packaged_hfrs_weights()

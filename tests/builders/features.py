@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from npc_risk.codelists import CodelistSet, load_codelists
+from npc_risk.codelists import CodelistSet, load_codelists, load_hfrs_weights
 from npc_risk.config import FeatureConfig
 from npc_risk.engine import Engine
 from npc_risk.features import derive_features, memtables
@@ -85,3 +85,10 @@ def packaged_codelists() -> CodelistSet:
     (tests/conftest.py) returns this, and the hypothesis strategies that draw codes from the
     lists (defined at import, before any fixture exists) read the same object."""
     return load_codelists()
+
+
+@functools.cache
+def packaged_hfrs_weights() -> dict[str, int]:
+    """The packaged HFRS points per 3-character ICD-10 category (tenths), loaded once per
+    process (the session fixture `hfrs_weights` returns this)."""
+    return load_hfrs_weights()

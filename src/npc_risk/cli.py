@@ -215,6 +215,21 @@ def codelists_import(
     stdout.print(f"wrote {path}", highlight=False)
 
 
+@codelists_app.command("build")
+@_user_errors
+def codelists_build(
+    downloads: Annotated[Path, typer.Option("--from", help="Folder of downloaded public lists: OpenCodelists CSV exports and/or NHS PCD refset release files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="New code-list folder to write; name it in [features] codelists.")],
+    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Keep the packaged starter list for a required public list that is not downloaded (said in the manifest).")] = False,
+) -> None:
+    """Build a code-list folder from the NHS/OpenCodelists lists you downloaded, then check it."""
+    result = pipeline.codelists_build(downloads=downloads, output=output, allow_missing=allow_missing)
+    stdout.print(render.codelists_build_table(result))
+    built = sum(r.status == "public" for r in result.lists)
+    stdout.print(f"wrote {result.output}: {built} of {len(result.lists)} lists from public lists",
+                 highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the package version."""

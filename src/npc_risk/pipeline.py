@@ -6,7 +6,7 @@ nothing here reads the clock, the environment or global state.
 | `run` | `run_pipeline` (-> run.nightly_run) | the nightly run |
 | `validate` | `validate_extract` | ingest only: quarantine and a per-table report |
 | `train` | `train_command` | fit the model on the extract's history, save it with its card |
-| `codelists list/check/import` | `codelists_*` | the code lists and their manifest |
+| `codelists list/check/import/build` | `codelists_*` | the code lists and their manifest |
 | `generate`, `calibrate` | `generate`, `calibrate` | the synthetic city |
 | `dictionary` | `write_dictionary` | the data dictionary |
 """
@@ -122,6 +122,14 @@ def codelists_import(*, source: Path, folder: Path, name: str, concept: str, fmt
         return import_opencodelists(Path(source), Path(folder), name=name, concept=concept,
                                     system=system, source=source_name, version=version)
     raise CodelistError(f"--format {fmt!r}: use pcd or opencodelists")
+
+
+def codelists_build(*, downloads: Path, output: Path, allow_missing: bool = False):
+    """Build a code-list folder from a folder of public list downloads, checked like
+    `codelists check` (codelists.build.build_codelists); returns its BuildResult."""
+    from npc_risk.codelists.build import build_codelists  # noqa: PLC0415
+
+    return build_codelists(Path(downloads), Path(output), allow_missing=allow_missing)
 
 
 # -------------------------------------------------------------------------- synthetic city

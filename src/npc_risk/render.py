@@ -126,8 +126,26 @@ def calibration_table(rows: list[dict]) -> Table:
 
 
 def codelists_table(rows: list[dict]) -> Table:
-    keep = ("name", "concept", "system", "match", "codes", "version")
+    """One row per list with its source and release, so a run's lists are seen at a glance to be
+    the packaged starter lists (not for real data) or a current NHS release."""
+    keep = ("name", "concept", "system", "match", "codes", "version", "source")
     return _rows_table("Code lists", [{k: r.get(k) for k in keep} for r in rows], right=("codes",))
+
+
+def codelists_build_table(result) -> Table:
+    """`codelists build`: per concept and list, where the codes came from and how many (counts
+    only; a codelists.build.BuildResult)."""
+    by_name = {r.name: r for r in result.lists}
+    rows = []
+    for concept, name in result.concepts:
+        r = by_name[name]
+        rows.append({"concept": concept, "list": name, "status": r.status, "public lists": r.sources,
+                     "public codes": r.public_codes, "invalid": r.invalid_codes,
+                     "built codes": r.built_codes, "packaged codes": r.packaged_codes,
+                     "packaged only": r.packaged_only})
+    return _rows_table(f"Code lists built in {result.output}", rows,
+                       right=("public codes", "invalid", "built codes", "packaged codes",
+                              "packaged only"))
 
 
 def generate_table(summary) -> Table:

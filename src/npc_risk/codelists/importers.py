@@ -10,7 +10,8 @@ Column conventions handled:
   SNOMED_code_description, PCD_Refset_ID` (one file holds many clusters; pick one with
   `cluster_id`).
 * OpenCodelists download: `code,term`, or a system-specific code column (`snomedcode`,
-  `dmd_id`, `ctv3_id`, `icd10_code`, ...) with `term`/`dmd_name`/`description`.
+  `dmd_id`, `ctv3_id`, `icd10_code`, ...) with `term`/`dmd_name`/`description`; the spellings
+  are `downloads.CODE_COLUMNS` / `TERM_COLUMNS`, shared with `codelists build`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from npc_risk.codelists.downloads import CODE_COLUMNS, TERM_COLUMNS
 from npc_risk.codelists.formats import code_problem
 from npc_risk.codelists.store import refresh_manifest, write_codelist
 from npc_risk.codes.icd10 import normalise_icd10
 from npc_risk.errors import CodelistError
 
-_CODE_COLUMNS = ("code", "snomedcode", "snomed_code", "snomedct_code", "dmd_id", "dmd_code",
-                 "icd10_code", "icd_code", "ctv3_id", "ctv3_code")
-_TERM_COLUMNS = ("term", "description", "dmd_name", "snomed_code_description", "name")
+_CODE_COLUMNS = CODE_COLUMNS  # one list of spellings for the importers and the build
+_TERM_COLUMNS = TERM_COLUMNS
 
 
 def _read(path: Path) -> list[dict[str, str]]:

@@ -65,3 +65,20 @@ def hfrs_weights() -> dict[str, int]:
     from tests.builders.features import packaged_hfrs_weights
 
     return packaged_hfrs_weights()
+
+
+@pytest.fixture(scope="session")
+def small_frames():
+    """Synthetic training and held-out feature frames (tests/builders/model.py), drawn once."""
+    from tests.builders.model import training_frames
+
+    return training_frames()
+
+
+@pytest.fixture(scope="session")
+def small_model(small_frames):
+    """The small model trained once on `small_frames` (tests/builders/model.py); treat it as
+    read-only."""
+    from tests.builders.model import train_small_model
+
+    return train_small_model(small_frames)

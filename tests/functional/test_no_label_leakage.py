@@ -14,7 +14,6 @@ from pathlib import Path
 import ibis
 import pytest
 
-from npc_risk.codelists import load_codelists
 from npc_risk.config import FeatureConfig
 from npc_risk.features import derive_features
 from npc_risk.ingest import ingest_extract
@@ -37,10 +36,11 @@ CORRUPT = {
 
 
 @pytest.fixture(scope="module")
-def staged(module_engine, tmp_path_factory):
+def staged(module_engine, codelists, tmp_path_factory):
+    """The sample city ingested once: (engine, tables, code lists)."""
     work = tmp_path_factory.mktemp("leakage")
     result = ingest_extract(module_engine, ROOT / "sample_data" / "extract", as_of=AS_OF, work_dir=work)
-    return module_engine, result.tables
+    return module_engine, result.tables, codelists
 
 
 def _corrupted(tables: dict[str, ibis.Table], after: date) -> dict[str, ibis.Table]:
@@ -56,11 +56,11 @@ def _corrupted(tables: dict[str, ibis.Table], after: date) -> dict[str, ibis.Tab
 
 
 def _person(staged, feature_date, corrupt_after=None):
-    engine, tables = staged
+    engine, tables, codelists = staged
     if corrupt_after is not None:
         tables = _corrupted(tables, corrupt_after)
-    result = derive_features(engine, tables, as_of=feature_date, codelists=load_codelists(), config=FeatureConfig())
-    return result.person.order_by("patient_id").to_pyarrow()
+    result = derive_features(engine, tables, as_of=feature_date, codelists=codelists, config=FeatureConfig())
+    return engine.to_arrow(result.person.order_by("patient_id"))
 
 
 @pytest.mark.parametrize("years_back", [1, 2], ids=["evaluation features T-365", "training features T-730"])

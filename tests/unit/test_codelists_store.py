@@ -7,8 +7,13 @@ import tomllib
 import pytest
 
 from npc_risk.codelists import (
-    check_codelists, code_problem, default_folder, import_opencodelists, import_pcd_refset,
-    list_codelists, load_codelists, load_hfrs_weights,
+    check_codelists,
+    code_problem,
+    default_folder,
+    import_opencodelists,
+    import_pcd_refset,
+    list_codelists,
+    load_codelists,
 )
 from npc_risk.errors import CodelistError
 
@@ -32,11 +37,6 @@ EFI_EXAMPLES = {  # clinical-definitions.md §1.4: every printed example must be
     "efi-urinary-system-disease": "68566005 266569009 11441004", "efi-vision-problems": "193570009 397540003",
     "efi-weight-loss": "89362005 79890006",
 }
-
-
-@pytest.fixture(scope="module")
-def cs():
-    return load_codelists()
 
 
 def test_packaged_lists_have_no_problems():
@@ -63,36 +63,36 @@ def test_old_manifest_schema_is_reported_with_the_fix(tmp_path):
     assert msgs[0].startswith("manifest.toml: uses the old [lists.") and "description" in msgs[0]
 
 
-def test_every_code_valid_for_its_system_and_no_duplicates(cs):
-    for cl in cs.lists.values():
+def test_every_code_valid_for_its_system_and_no_duplicates(codelists):
+    for cl in codelists.lists.values():
         codes = [c for c, _ in cl.codes]
         assert codes, cl.name
         assert len(codes) == len(set(codes)), cl.name
         assert [c for c in codes if code_problem(cl.system, c)] == [], cl.name
 
 
-def test_efi_example_codes_present(cs):
+def test_efi_example_codes_present(codelists):
     for name, codes in EFI_EXAMPLES.items():
-        have = {c for c, _ in cs.lists[f"{name}.snomedct"].codes}
+        have = {c for c, _ in codelists.lists[f"{name}.snomedct"].codes}
         assert set(codes.split()) <= have, name
 
 
-def test_required_flag_codes_present(cs):
-    have = lambda n: {c for c, _ in cs.lists[n].codes}  # noqa: E731
+def test_required_flag_codes_present(codelists):
+    have = lambda n: {c for c, _ in codelists.lists[n].codes}  # noqa: E731
     assert {"160734000", "248171000000108"} <= have("flag-care-home.snomedct")
     assert "827241000000103" in have("flag-type1-dissent.snomedct")
     assert {"925791000000100", "925831000000107", "925861000000102"} <= have("flag-frailty-coded.snomedct")
 
 
-def test_catalogues(cs):
-    assert len(cs.catalogue("efi")) == 36
-    assert 20 <= len(cs.catalogue("cambridge")) <= 40 and len(cs.catalogue("qof")) >= 15
+def test_catalogues(codelists):
+    assert len(codelists.catalogue("efi")) == 36
+    assert 20 <= len(codelists.catalogue("cambridge")) <= 40 and len(codelists.catalogue("qof")) >= 15
     with pytest.raises(CodelistError, match="preset"):
-        cs.catalogue("nope")
+        codelists.catalogue("nope")
 
 
-def test_hfrs_weights_sum_to_173_2():
-    w = load_hfrs_weights()
+def test_hfrs_weights_sum_to_173_2(hfrs_weights):
+    w = hfrs_weights
     assert len(w) == 109 and sum(w.values()) == 1732 and w["F00"] == 71 and w["R50"] == 1
 
 
@@ -126,7 +126,7 @@ def test_check_reports_edits_duplicates_empties_and_orphans(tmp_path):
         load_codelists(f)
 
 
-def test_ingredient_map_is_checked_and_optional(tmp_path):
+def test_ingredient_map_is_checked_and_optional(tmp_path, codelists):
     """maps/dmd-ingredients.csv is hash-checked like a list; a folder without maps/ loads with
     an empty map (polypharmacy then counts dm+d codes)."""
     f = _copy(tmp_path)
@@ -135,7 +135,7 @@ def test_ingredient_map_is_checked_and_optional(tmp_path):
     assert any("maps/dmd-ingredients.csv: sha256 differs" in str(x) for x in check_codelists(f))
     shutil.rmtree(f / "maps")
     assert load_codelists(f).ingredients == {}
-    assert load_codelists().ingredients["222311000001102"] == "salbutamol"  # Ventolin
+    assert codelists.ingredients["222311000001102"] == "salbutamol"  # Ventolin (the packaged map)
 
 
 def test_list_codelists_rows():
@@ -155,12 +155,12 @@ def test_import_pcd_refset_and_opencodelists(tmp_path):
     oc = tmp_path / "oc.csv"
     oc.write_text("code,term\nI10X,Hypertension\nJ44.1,COPD exac\nM32.1+,SLE (dagger)\n")
     import_opencodelists(oc, f, name="oc-x.icd10", concept="x", system="icd10", source="opencodelists")
-    cs = load_codelists(f)
-    assert {c for c, _ in cs.lists["pcd-hf.snomedct"].codes} == {"84114007", "42343007"}
-    assert cs.lists["pcd-hf.snomedct"].concept == "heart failure"
+    imported = load_codelists(f)
+    assert {c for c, _ in imported.lists["pcd-hf.snomedct"].codes} == {"84114007", "42343007"}
+    assert imported.lists["pcd-hf.snomedct"].concept == "heart failure"
     # the one ICD-10 normaliser (codes.icd10.normalise_icd10), as for the data: I10X -> I10,
     # J44.1 -> J441, M32.1+ -> M321 (the importer used to strip only dots and X padding)
-    assert {c for c, _ in cs.lists["oc-x.icd10"].codes} == {"I10", "J441", "M321"}
+    assert {c for c, _ in imported.lists["oc-x.icd10"].codes} == {"I10", "J441", "M321"}
     bad = tmp_path / "bad.csv"
     bad.write_text("dmd_id,dmd_name\n123,x\n")
     with pytest.raises(CodelistError, match="1 of 1 rows"):

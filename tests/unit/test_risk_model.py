@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from npc_risk.errors import ModelError
 from npc_risk.config import RiskConfig
+from npc_risk.errors import ModelError
 from npc_risk.risk.card import build_card
-from npc_risk.risk.labels import training_windows
 from npc_risk.risk.model import fit_model, holdout_practices, score, train_model
 from npc_risk.risk.oracle import oracle_comparison
-from tests.builders.synthetic import synthetic_features
-
-FAST = RiskConfig(min_samples_leaf=20, max_iter=30, max_leaf_nodes=7, learning_rate=0.1,
-                  calibration_folds=2)
-WINDOW = training_windows(date(2026, 3, 31))
+from tests.builders.model import FAST, WINDOW
 
 
-@pytest.fixture(scope="module")
-def frames():
-    train, _, y = synthetic_features(5000, seed=1)
-    held, truth, y_eval = synthetic_features(5000, seed=2)
-    return train, y, held, y_eval, truth
+@pytest.fixture
+def frames(small_frames):
+    """(train, y, held, y_eval, truth): the session's small frames (tests/builders/model.py)."""
+    return small_frames
 
 
-@pytest.fixture(scope="module")
-def model(frames):
-    train, y, held, y_eval, _ = frames
-    return train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+@pytest.fixture
+def model(small_model):
+    """The session's small model, trained on `frames` with FAST under WINDOW."""
+    return small_model
 
 
 def test_probabilities_are_calibrated_and_in_range(model, frames):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import pickle
-from datetime import date
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import skops.io as sio
 
+from npc_risk.config import CALIBRATIONS, ESTIMATORS
 from npc_risk.errors import ModelError
 from npc_risk.risk.card import REQUIRED_METRICS, SUBGROUP_DIMENSIONS
-from npc_risk.config import CALIBRATIONS, ESTIMATORS, RiskConfig
-from npc_risk.risk.labels import training_windows
-from npc_risk.risk.model import score, train_model
+from npc_risk.risk.model import score
 from npc_risk.risk.persist import FORMAT, TRUSTED_TYPES, load_model, save_model
-from tests.builders.synthetic import synthetic_features
+from tests.builders.model import FAST, train_small_model
 
 
 class NotAModel:
@@ -27,26 +26,15 @@ class NotAModel:
 
 
 @pytest.fixture(scope="module")
-def frames():
-    train, _, y = synthetic_features(3000, seed=21)
-    held, _, y_eval = synthetic_features(3000, seed=22)
-    return train, y, held, y_eval
+def saved(small_model, tmp_path_factory):
+    """The session's small model (tests/builders/model.py), saved once."""
+    path = save_model(small_model, tmp_path_factory.mktemp("m") / "risk.skops")
+    return small_model, path
 
 
-def _train(frames, **kw):
-    cfg = RiskConfig(min_samples_leaf=20, max_iter=40, calibration_folds=2, **kw)
-    return train_model(*frames, config=cfg, training_window=training_windows(date(2025, 3, 31)))
-
-
-@pytest.fixture(scope="module")
-def saved(frames, tmp_path_factory):
-    model = _train(frames)
-    path = save_model(model, tmp_path_factory.mktemp("m") / "risk.skops")
-    return model, path
-
-
-def test_round_trip_gives_identical_scores(saved, frames):
+def test_round_trip_gives_identical_scores(saved, small_frames):
     model, path = saved
+    frames = small_frames
     loaded = load_model(path)
     np.testing.assert_array_equal(score(loaded, frames[2]).to_numpy(), score(model, frames[2]).to_numpy())
     assert loaded.spec == model.spec and loaded.config == model.config
@@ -71,9 +59,9 @@ def test_card_files_hold_every_metric_and_subgroup(saved):
             assert row["n"] == "*" or row["n"] % 5 == 0  # suppressed counts
             assert row["events"] == "*" or row["events"] % 5 == 0
     assert card["training_window"] == {
-        "train_features_as_of": "2023-04-01", "train_label_window": "(2023-04-01, 2024-03-31]",
-        "eval_features_as_of": "2024-03-31", "eval_label_window": "(2024-03-31, 2025-03-31]"}
-    assert "age" in card["features"] and card["training"]["n"] == 3000
+        "train_features_as_of": "2024-03-31", "train_label_window": "(2024-03-31, 2025-03-31]",
+        "eval_features_as_of": "2025-03-31", "eval_label_window": "(2025-03-31, 2026-03-31]"}
+    assert "age" in card["features"] and card["training"]["n"] == 5000
     md = path.with_name("risk.card.md").read_text()
     for heading in ("## Evaluation", "## Top of the risk list", "## Calibration by risk decile",
                     "## By imd quintile", "## By sex", "## By age band", "## By ethnicity group"):
@@ -113,11 +101,12 @@ def test_save_refuses_other_suffixes(saved, tmp_path):
         save_model(saved[0], tmp_path / "risk.pkl")
 
 
-def test_trusted_list_is_exactly_what_our_estimators_need(frames):
+def test_trusted_list_is_exactly_what_our_estimators_need(small_frames):
     """Recompute the trusted list: fails when a scikit-learn upgrade changes the types."""
     needed = set()
     for estimator in ESTIMATORS:
         for calibration in CALIBRATIONS:
-            model = _train(frames, estimator=estimator, calibration=calibration)
+            config = replace(FAST, estimator=estimator, calibration=calibration)
+            model = train_small_model(small_frames, config)
             needed |= set(sio.get_untrusted_types(data=sio.dumps({"estimator": model.estimator})))
     assert needed == set(TRUSTED_TYPES)

@@ -6,29 +6,21 @@ to the reference person), worded from `data/risk/driver_templates.csv`.
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from npc_risk.config import RiskConfig
-from npc_risk.risk.drivers import assign_groups, explain_model, render, top_drivers
 from npc_risk.risk.design import ORDINAL_LEVELS, FeatureSpec
-from npc_risk.risk.labels import training_windows
-from npc_risk.risk.model import TrainedModel, train_model
+from npc_risk.risk.drivers import assign_groups, explain_model, render, top_drivers
+from npc_risk.risk.model import TrainedModel
 from npc_risk.risk.resources import driver_templates
-from tests.builders.synthetic import synthetic_features
-
-CONFIG = RiskConfig(min_samples_leaf=20, max_iter=40, learning_rate=0.1, calibration_folds=2)
 
 
-@pytest.fixture(scope="module")
-def model_and_frame():
-    train, _, y = synthetic_features(6000, seed=11)
-    held, _, y_eval = synthetic_features(3000, seed=12)
-    model = train_model(train, y, held, y_eval, config=CONFIG, training_window=training_windows(date(2025, 3, 31)))
-    return model, held
+@pytest.fixture
+def model_and_frame(small_model, small_frames):
+    """The session's small trained model (tests/builders/model.py) and its held-out frame."""
+    return small_model, small_frames.held
 
 
 def _person(frame: pd.DataFrame, **values) -> pd.DataFrame:

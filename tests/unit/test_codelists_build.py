@@ -76,6 +76,15 @@ def test_a_list_is_found_under_each_download_name(tmp_path, name, version):
     assert found is not None and found.version == version and found.rows == ((ASTHMA[0], "Asthma"),)
 
 
+@pytest.mark.parametrize("name", ["markdrussell-asthma-secondary-care-2a250f1b.csv",  # Download CSV
+                                  "user-markdrussell-asthma-secondary-care.csv"])  # codelists pull
+def test_a_users_list_is_found_under_both_opencodelists_names(tmp_path, name):
+    _write(tmp_path / name, ("code", "term"), [("J45", "Asthma")])
+    found = find_download(scan_downloads(tmp_path), file_stem="markdrussell-asthma.icd10",
+                          opencodelists_id="user/markdrussell/asthma-secondary-care", pcd_cluster="")
+    assert found is not None and found.rows == (("J45", "Asthma"),)
+
+
 def test_two_releases_of_one_list_are_refused(tmp_path):
     for v in ("20241205", "20250627"):
         _write(tmp_path / f"nhsd-primary-care-domain-refsets-ast_cod-{v}.csv", ("code", "term"),

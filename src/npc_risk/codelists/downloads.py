@@ -37,7 +37,7 @@ from npc_risk.errors import CodelistError
 # Order matters: the first column present is the code (the importers use the same tuples).
 CODE_COLUMNS = ("code", "snomedcode", "snomed_code", "snomedct_code", "dmd_id", "dmd_code",
                 "icd10_code", "icd_code", "ctv3_id", "ctv3_code", "snomedctconceptid",
-                "icd10code", "id")
+                "icd10code", "snomedct_id", "snomed_id", "icd10", "icd code", "id")
 TERM_COLUMNS = ("term", "description", "dmd_name", "snomed_code_description", "name", "descr",
                 "icd10codedescr")
 SUFFIXES = (".csv", ".tsv", ".txt")
@@ -114,10 +114,17 @@ def read_download(path: Path, version: str = "unversioned") -> Download:
     return Download(path=path, rows=picked, version=version)
 
 
-def opencodelists_stem(list_id: str) -> str:
-    """The file stem OpenSAFELY's `codelists pull` gives list `org/slug` (`org-slug`;
-    `user/name/slug` -> `user-name-slug`)."""
-    return list_id.strip("/").replace("/", "-").lower()
+def opencodelists_stems(list_id: str) -> tuple[str, str]:
+    """(the stem OpenSAFELY's `codelists pull` writes, the stem OpenCodelists' "Download CSV"
+    gives before its `-<tag or hash>`) for list `org/slug` or `user/name/slug`.
+
+    `org/slug` -> (`org-slug`, `org-slug`); `user/name/slug` -> (`user-name-slug`,
+    `name-slug`): OpenCodelists names a download `{user}-{slug}-{tag_or_hash}` or
+    `{organisation}-{slug}-{tag_or_hash}` (opencodelists codelists/models.py,
+    `CodelistVersion.download_filename`).
+    """
+    parts = list_id.strip("/").lower().split("/")
+    return "-".join(parts), "-".join(parts[1:] if parts[0] == "user" else parts)
 
 
 def find_download(index: DownloadIndex, *, file_stem: str, opencodelists_id: str,
@@ -127,18 +134,19 @@ def find_download(index: DownloadIndex, *, file_stem: str, opencodelists_id: str
     Accepted, in this order: `<file_stem>.csv` (the project's name, e.g.
     `pcd-ast_cod.snomedct.csv`); `<org>-<slug>.csv` (OpenSAFELY `codelists pull`, e.g.
     `nhsd-primary-care-domain-refsets-ast_cod.csv`); `<org>-<slug>-<version>.csv` (OpenCodelists
-    "Download CSV", e.g. `...-ast_cod-20250627.csv`, whose version is recorded); the cluster in a
+    "Download CSV", e.g. `...-ast_cod-20250627.csv` or, for a user's list,
+    `markdrussell-asthma-secondary-care-2a250f1b.csv`, whose version is recorded); the cluster in a
     PCD refset release file. Two matching files are a CodelistError (which release is meant?).
     """
     found: list[tuple[Path, str]] = []
     if file_stem:
         found += [(p, "unversioned") for p in index.by_stem.get(file_stem.lower(), ())]
     if opencodelists_id and not found:
-        stem = opencodelists_stem(opencodelists_id)
-        found += [(p, "unversioned") for p in index.by_stem.get(stem, ())]
+        pulled, downloaded = opencodelists_stems(opencodelists_id)
+        found += [(p, "unversioned") for p in index.by_stem.get(pulled, ())]
         for other, paths in index.by_stem.items():
             m = _VERSION.search(other)
-            if m and other[:m.start()] == stem:
+            if m and other[:m.start()] in (pulled, downloaded):
                 found += [(p, m.group(1)) for p in paths]
     if len(found) > 1:
         names = ", ".join(sorted(str(p.relative_to(index.folder)) for p, _ in found))

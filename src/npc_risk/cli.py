@@ -182,8 +182,12 @@ Folder = Annotated[Path | None, typer.Option("--folder", help="A code-list folde
 @codelists_app.command("list")
 @_user_errors
 def codelists_list(folder: Folder = None) -> None:
-    """List the code lists: concept, coding system, match rule, number of codes, source."""
+    """List the code lists: concept, coding system, match rule, number of codes, release, source."""
     stdout.print(render.codelists_table(pipeline.codelists_list(folder)))
+    if folder is None:
+        stdout.print("These are the packaged starter lists, not for real data: build a folder from "
+                     "current NHS releases with `npc-risk codelists build` (README, 'Using current "
+                     "NHS code lists').", highlight=False)
 
 
 @codelists_app.command("check")

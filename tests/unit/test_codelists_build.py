@@ -195,3 +195,9 @@ def test_cli_allow_missing_keeps_the_packaged_lists_and_says_so(tmp_path):
     assert "nhsd-primary-care-domain-refsets/ast_cod" in meta["ltc-asthma.snomedct.csv"]["source"]
     listed = CliRunner().invoke(app, ["codelists", "list", "--folder", str(tmp_path / "built")])
     assert listed.exit_code == 0 and "source" in listed.output
+
+
+def test_codelists_list_says_the_packaged_lists_are_a_starter_set():
+    listed = CliRunner().invoke(app, ["codelists", "list"])
+    assert listed.exit_code == 0
+    assert "not for real data" in " ".join(listed.output.split())

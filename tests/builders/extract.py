@@ -130,8 +130,9 @@ def report(result: IngestResult, table: str) -> TableReport:
     return next(r for r in result.reports if r.table == table)
 
 
-def rows(table: ibis.Table, *, order_by: Sequence[str] = ()) -> list[dict]:
-    """An ibis table's rows as dicts (sorted by `order_by` for a stable comparison)."""
+def rows(engine: Engine, table: ibis.Table, *, order_by: Sequence[str] = ()) -> list[dict]:
+    """An ibis table's rows as dicts, run on `engine` (sorted by `order_by` for a stable
+    comparison)."""
     if order_by:
         table = table.order_by(list(order_by))
-    return table.to_pyarrow().to_pylist()
+    return engine.to_arrow(table).to_pylist()

@@ -45,7 +45,7 @@ tokens = st.lists(st.one_of(random_text, near_code, st.none()), min_size=1, max_
 @given(tokens)
 def test_engine_agrees_with_reference(module_engine, batch):
     table = ibis.memtable(pa.table({"raw": pa.array(batch, pa.string())}))
-    got = module_engine.con.to_pyarrow(table.select(code=normalise_icd10_expr(table.raw)))["code"].to_pylist()
+    got = module_engine.to_arrow(table.select(code=normalise_icd10_expr(table.raw)))["code"].to_pylist()
     assert got == [normalise_icd10(raw) for raw in batch]
 
 

@@ -251,7 +251,7 @@ def test_exact_duplicate_rows_keep_one_copy(engine, tmp_path):
     result = run_ingest(engine, extract, tmp_path / "work")
     got = report(result, "apcs")
     assert (got.accepted, got.reasons) == (1, {"duplicate row": 2})
-    assert [r["spell_id"] for r in rows(result.tables["apcs"])] == ["S1"]
+    assert [r["spell_id"] for r in rows(engine, result.tables["apcs"])] == ["S1"]
 
 
 def test_copies_differing_only_in_blank_padding_are_exact_duplicates(engine, tmp_path):
@@ -322,15 +322,15 @@ def test_accepted_rows_keep_their_typed_values(engine, tmp_path):
         "apcs": [clean_rows("apcs")[0] | {"admission_method": "2a", "discharge_date": ""}],
     })
     result = run_ingest(engine, extract, tmp_path / "work")
-    assert rows(result.tables["clinical_events"], order_by=["date"]) == [
+    assert rows(engine, result.tables["clinical_events"], order_by=["date"]) == [
         {"patient_id": "P1", "date": date(2025, 6, 1), "snomedct_code": "38341003", "numeric_value": 142.5},
         {"patient_id": "P1", "date": date(2025, 6, 2), "snomedct_code": "38341003", "numeric_value": None},
     ]
-    assert rows(result.tables["patients"]) == [{
+    assert rows(engine, result.tables["patients"]) == [{
         "patient_id": "P1", "nhs_number": "9434765919", "date_of_birth": date(1950, 1, 1),
         "sex": "female", "date_of_death": None, "lsoa_code": "E01000001", "ethnicity_group": "White",
     }]
-    assert rows(result.tables["lsoa_deprivation"]) == [{"lsoa_code": "E01000001", "imd_decile": 3}]
+    assert rows(engine, result.tables["lsoa_deprivation"]) == [{"lsoa_code": "E01000001", "imd_decile": 3}]
     schema = result.tables["lsoa_deprivation"].schema()
     assert (str(schema["imd_decile"]), str(schema["lsoa_code"])) == ("int64", "string")
     assert str(result.tables["clinical_events"].schema()["numeric_value"]) == "float64"
@@ -370,7 +370,7 @@ def test_absent_optional_table_is_an_empty_table_with_its_columns(engine, tmp_pa
     ]:
         empty = result.tables[table]
         assert {k: str(v).rstrip("?").lstrip("!") for k, v in empty.schema().items()} == columns
-        assert empty.count().to_pyarrow().as_py() == 0
+        assert engine.count(empty) == 0
         assert report(result, table).file is None
 
 
@@ -378,7 +378,7 @@ def test_present_optional_table_is_ingested(engine, tmp_path):
     extract = write_extract(tmp_path / "extract", tables=dict(OPTIONAL))
     result = run_ingest(engine, extract, tmp_path / "work")
     assert report(result, "opt_outs").accepted == 1
-    assert rows(result.tables["social_care_packages"]) == [
+    assert rows(engine, result.tables["social_care_packages"]) == [
         {"patient_id": "P1", "start_date": date(2024, 1, 1), "end_date": None, "service_type": "home care"}
     ]
 
@@ -393,11 +393,11 @@ def test_absent_optional_columns_are_filled_with_nulls(engine, tmp_path):
         "apcs": ["secondary_diagnoses"],
     })
     result = run_ingest(engine, extract, tmp_path / "work")
-    patient = rows(result.tables["patients"])[0]
+    patient = rows(engine, result.tables["patients"])[0]
     assert (patient["ethnicity_group"], patient["nhs_number"], patient["lsoa_code"]) == (None, None, None)
-    assert rows(result.tables["clinical_events"])[0]["numeric_value"] is None
-    assert rows(result.tables["ec"])[0]["department_type"] is None
-    assert [r["position"] for r in rows(result.tables["apcs_diagnoses"])] == [0]
+    assert rows(engine, result.tables["clinical_events"])[0]["numeric_value"] is None
+    assert rows(engine, result.tables["ec"])[0]["department_type"] is None
+    assert [r["position"] for r in rows(engine, result.tables["apcs_diagnoses"])] == [0]
 
 
 # ------------------------------------------------------------------------------- apcs_diagnoses
@@ -410,7 +410,7 @@ def test_apcs_diagnoses_one_row_per_position_with_canonical_codes(engine, tmp_pa
     }
     result = run_ingest(engine, write_extract(tmp_path / "extract", tables={"apcs": [spell]}), tmp_path / "work")
     got = [(r["position"], r["icd10_code"], r["icd10_code3"])
-           for r in rows(result.tables["apcs_diagnoses"], order_by=["position"])]
+           for r in rows(engine, result.tables["apcs_diagnoses"], order_by=["position"])]
     assert got == [
         # position  code    code3      raw token
         (0,         "J441", "J44"),    # j44.1d (primary)
@@ -423,7 +423,7 @@ def test_apcs_diagnoses_one_row_per_position_with_canonical_codes(engine, tmp_pa
         (7,         "G473", "G47"),    # G473-
     ]
     assert report(result, "apcs").notes == {"diagnosis tokens not valid ICD-10 (dropped)": 1}
-    first = rows(result.tables["apcs_diagnoses"], order_by=["position"])[0]
+    first = rows(engine, result.tables["apcs_diagnoses"], order_by=["position"])[0]
     assert {k: first[k] for k in ("spell_id", "patient_id", "admission_method")} == {
         "spell_id": "S1", "patient_id": "P1", "admission_method": "21"}
 
@@ -431,7 +431,7 @@ def test_apcs_diagnoses_one_row_per_position_with_canonical_codes(engine, tmp_pa
 def test_apcs_diagnoses_only_from_accepted_spells(engine, tmp_path):
     bad = dirty_row("apcs", patient_id="P404", primary_diagnosis="I10X")
     result = run_ingest(engine, write_extract(tmp_path / "extract", add={"apcs": [bad]}), tmp_path / "work")
-    assert {r["spell_id"] for r in rows(result.tables["apcs_diagnoses"])} == {"S1"}
+    assert {r["spell_id"] for r in rows(engine, result.tables["apcs_diagnoses"])} == {"S1"}
 
 
 def test_leading_separator_does_not_skip_a_position(engine, tmp_path):
@@ -440,7 +440,7 @@ def test_leading_separator_does_not_skip_a_position(engine, tmp_path):
     spell = clean_rows("apcs")[0] | {"primary_diagnosis": "E119", "secondary_diagnoses": "||E119 ,J849"}
     result = run_ingest(engine, write_extract(tmp_path / "extract", tables={"apcs": [spell]}), tmp_path / "work")
     got = [(r["position"], r["icd10_code"])
-           for r in rows(result.tables["apcs_diagnoses"], order_by=["position"])]
+           for r in rows(engine, result.tables["apcs_diagnoses"], order_by=["position"])]
     assert got == [(0, "E119"), (1, "E119"), (2, "J849")]
 
 
@@ -464,7 +464,7 @@ def test_sus_apcs_file_maps_onto_apcs(engine, tmp_path):
     got = report(result, "apcs")
     assert (got.file, got.rows_read, got.accepted, got.reasons) == (
         "sus_apcs.csv", 3, 2, {"unknown patient_id": 1})
-    assert rows(result.tables["apcs"], order_by=["spell_id"]) == [
+    assert rows(engine, result.tables["apcs"], order_by=["spell_id"]) == [
         {"spell_id": "1001", "patient_id": "P1", "admission_date": date(2025, 1, 10),
          "discharge_date": date(2025, 1, 15), "admission_method": "2A", "primary_diagnosis": "E119",
          "secondary_diagnoses": "||E119 ,J849 ,K869 ||I801"},
@@ -472,7 +472,7 @@ def test_sus_apcs_file_maps_onto_apcs(engine, tmp_path):
          "discharge_date": None, "admission_method": "11", "primary_diagnosis": None,
          "secondary_diagnoses": None},
     ]
-    codes = {(r["spell_id"], r["icd10_code"]) for r in rows(result.tables["apcs_diagnoses"])}
+    codes = {(r["spell_id"], r["icd10_code"]) for r in rows(engine, result.tables["apcs_diagnoses"])}
     assert codes == {("1001", "E119"), ("1001", "J849"), ("1001", "K869"), ("1001", "I801")}
     assert result.input_files["apcs"].name == "sus_apcs.csv"
 
@@ -484,4 +484,4 @@ def test_sus_apcs_spell_primary_wins_when_present(engine, tmp_path):
     extract = write_extract(tmp_path / "extract", drop=["apcs"])
     write_csv(extract / "sus_apcs.csv", [dict(zip(columns, r, strict=True)) for r in sus], columns)
     result = run_ingest(engine, extract, tmp_path / "work")
-    assert rows(result.tables["apcs"])[0]["primary_diagnosis"] == "J849"
+    assert rows(engine, result.tables["apcs"])[0]["primary_diagnosis"] == "J849"

@@ -63,29 +63,30 @@ def _spells() -> tuple[pd.DataFrame, dict[str, int]]:
     return frame, expected
 
 
-def _labels(frame: pd.DataFrame, **kwargs) -> dict[str, int]:
+def _labels(engine, frame: pd.DataFrame, **kwargs) -> dict[str, int]:
+    """{patient: label} from emergency_admission_label over the spells, run on `engine`."""
     apcs = ibis.memtable(frame, schema={"spell_id": "string", "patient_id": "string",
                                         "admission_date": "date", "admission_method": "string"})
-    out = emergency_admission_label(apcs, start=T, **kwargs).to_pyarrow().to_pandas()
+    out = engine.to_arrow(emergency_admission_label(apcs, start=T, **kwargs)).to_pandas()
     assert out["patient_id"].is_unique
     return dict(zip(out["patient_id"], out["label"].astype(int), strict=True))
 
 
-def test_label_window_boundaries_and_method_codes():
+def test_label_window_boundaries_and_method_codes(engine):
     frame, expected = _spells()
-    assert _labels(frame) == expected
+    assert _labels(engine, frame) == expected
 
 
-def test_population_gets_zero_without_spells():
+def test_population_gets_zero_without_spells(engine):
     frame, expected = _spells()
     population = ibis.memtable(pd.DataFrame({"patient_id": ["P02", "P05", "P99"]}),
                                 schema={"patient_id": "string"})
-    assert _labels(frame, population=population) == {"P02": 1, "P05": 0, "P99": 0}
+    assert _labels(engine, frame, population=population) == {"P02": 1, "P05": 0, "P99": 0}
 
 
-def test_shorter_window():
+def test_shorter_window(engine):
     frame, _ = _spells()
-    got = _labels(frame, days=61)  # (T, 2025-05-31]: only P02 is inside
+    got = _labels(engine, frame, days=61)  # (T, 2025-05-31]: only P02 is inside
     assert {p for p, v in got.items() if v} == {"P02"}
 
 
@@ -109,13 +110,13 @@ METHODS = """
 """
 
 
-def test_is_emergency_admission_one_rule_for_columns_arrays_and_codes():
+def test_is_emergency_admission_one_rule_for_columns_arrays_and_codes(engine):
     """The data file and the old `startswith("2")` spelling agree on every code the file holds;
     they differ only on 2B and 2C, which the file (clinical-definitions §5.1) leaves out."""
     rows = [line.split(maxsplit=3) for line in METHODS.strip().splitlines()]
     codes, expected = [r[0] for r in rows], [bool(int(r[1])) for r in rows]
     column = ibis.memtable(pd.DataFrame({"m": codes}), schema={"m": "string"})
-    got = column.select(e=is_emergency_admission(column.m)).to_pyarrow()["e"].to_pylist()
+    got = engine.to_arrow(column.select(e=is_emergency_admission(column.m)))["e"].to_pylist()
     assert got == expected
     assert list(is_emergency_admission(codes)) == expected
     assert [is_emergency_admission(c) for c in codes] == expected

@@ -24,12 +24,12 @@ SCHEMA = {"spell_id": "string", "patient_id": "string", "admission_date": "date"
           "admission_method": "string"}
 
 
-def prior_emergency_admissions(apcs: ibis.Table, *, as_of: date) -> pd.DataFrame:
-    """Stand-in feature: emergency spells in [as_of - 365 d, as_of] per person."""
+def prior_emergency_admissions(engine, apcs: ibis.Table, *, as_of: date) -> pd.DataFrame:
+    """Stand-in feature: emergency spells in [as_of - 365 d, as_of] per person (on `engine`)."""
     t = apcs.filter(is_emergency_admission(apcs.admission_method),
                     apcs.admission_date <= as_of,
                     apcs.admission_date >= as_of - timedelta(days=365))
-    out = t.group_by("patient_id").agg(emergency_admissions_12m=t.count()).to_pyarrow().to_pandas()
+    out = engine.to_arrow(t.group_by("patient_id").agg(emergency_admissions_12m=t.count())).to_pandas()
     return out.sort_values("patient_id").reset_index(drop=True)
 
 
@@ -56,30 +56,30 @@ def _corrupt(frame: pd.DataFrame, mask: np.ndarray, seed: int) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("build", FEATURE_BUILDERS)
-def test_features_ignore_the_label_window(build):
+def test_features_ignore_the_label_window(engine, build):
     spells = _spells(1)
     in_label = np.array([T < d <= T + timedelta(days=365) for d in spells["admission_date"]])
     corrupted = _corrupt(spells, in_label, seed=2)
     corrupted = corrupted[~(in_label & (np.arange(len(spells)) % 3 == 0))]  # and delete some
-    before = build(ibis.memtable(spells, schema=SCHEMA), as_of=T)
-    after = build(ibis.memtable(corrupted, schema=SCHEMA), as_of=T)
+    before = build(engine, ibis.memtable(spells, schema=SCHEMA), as_of=T)
+    after = build(engine, ibis.memtable(corrupted, schema=SCHEMA), as_of=T)
     pd.testing.assert_frame_equal(before, after)
     # ibis 12 .to_pandas() on string columns raises pandas 3's Pandas4Warning: go via Arrow.
     lab_before, lab_after = (
-        emergency_admission_label(ibis.memtable(f, schema=SCHEMA), start=T).to_pyarrow().to_pandas()
+        engine.to_arrow(emergency_admission_label(ibis.memtable(f, schema=SCHEMA), start=T)).to_pandas()
         for f in (spells, corrupted))
     assert not lab_before.sort_values("patient_id").reset_index(drop=True).equals(
         lab_after.sort_values("patient_id").reset_index(drop=True))  # the corruption was real
 
 
-def test_label_ignores_everything_outside_its_window():
+def test_label_ignores_everything_outside_its_window(engine):
     spells = _spells(3)
     outside = np.array([not T < d <= T + timedelta(days=365) for d in spells["admission_date"]])
     corrupted = _corrupt(spells, outside, seed=4)
-    got = [emergency_admission_label(ibis.memtable(f, schema=SCHEMA), start=T,
-                                     population=ibis.memtable(spells[["patient_id"]],
-                                                                schema={"patient_id": "string"}))
-           .to_pyarrow().to_pandas().sort_values("patient_id").reset_index(drop=True)
+    population = ibis.memtable(spells[["patient_id"]], schema={"patient_id": "string"})
+    got = [engine.to_arrow(emergency_admission_label(ibis.memtable(f, schema=SCHEMA), start=T,
+                                                     population=population))
+           .to_pandas().sort_values("patient_id").reset_index(drop=True)
            for f in (spells, corrupted)]
     pd.testing.assert_frame_equal(*got)
 

@@ -3,7 +3,8 @@
 Done-when of issue 9: for every mapped concept of every catalogue whose public lists are in the
 downloads, the built lists hold at least 90 % of the public lists' codes, per coding system; for
 ICD-10 also weighted by national hospital episode volume (HES APC 2023-24 usage counts in
-`usage/`). The public files are read where they are and never copied into the repository; the
+`usage/`); and a run on the sample city with `[features] codelists` = the built folder (slow).
+The public files are read where they are and never copied into the repository; the
 tests skip, saying why, when the folder is absent (a clone without the shared folder).
 
 Coverage is measured independently of the build: the public codes are read here with `csv`
@@ -14,17 +15,23 @@ as held when the built list matches it under the list's match rule (`prefix` for
 from __future__ import annotations
 
 import csv
+import json
+import logging
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from npc_risk.cli import app
 from npc_risk.codelists import default_folder, load_codelists
 from npc_risk.codelists.build import build_codelists, load_mapping
 from npc_risk.codelists.formats import code_problem
 from npc_risk.codes.icd10 import normalise_icd10
+from npc_risk.hashing import file_sha256
 
 REALLISTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reallists"
 USAGE = REALLISTS / "usage" / "hes-apc-icd10-usage-2023-24.csv"
+EXTRACT = Path(__file__).resolve().parents[2] / "sample_data" / "extract"
 FLOOR = 0.90
 
 pytestmark = pytest.mark.skipif(
@@ -124,3 +131,31 @@ def test_built_folder_is_complete_and_says_where_each_list_came_from(built):
     assert "download pcd-ast_cod.snomedct.csv" in cs.lists["ltc-asthma.snomedct"].source
     assert cs.lists["med-analgesics.dmd"].source.startswith("packaged starter list")
     assert all(s in ("public", "packaged: not mapped") for s in statuses.values())
+
+
+@pytest.fixture
+def _restore_logging():
+    """`run` re-configures the root logger onto the runner's (then closed) stderr."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("_restore_logging")
+@pytest.mark.parametrize("preset", ["cambridge", "qof"])
+def test_a_run_on_the_sample_city_uses_the_built_folder(built, tmp_path, preset):
+    """[features] codelists = the built folder: the run exits 0 and its manifest names the folder
+    and the hash of the manifest that pins every list's release and sha256."""
+    result, _ = built
+    config = tmp_path / "built.toml"
+    config.write_text(f'[features]\npreset = "{preset}"\ncodelists = "{result.output}"\n\n'
+                      '[risk]\nmethod = "rules"\n', encoding="utf-8")
+    run = CliRunner().invoke(app, ["run", "--input", str(EXTRACT), "--output", str(tmp_path / "out"),
+                                   "--as-of", "2026-03-31", "--pipeline", str(config), "--quiet"])
+    assert run.exit_code == 0, run.output
+    manifest = json.loads((tmp_path / "out" / "2026-03-31" / "manifest.json").read_text())
+    assert manifest["codelists"]["folder"] == str(result.output)
+    assert manifest["codelists"]["manifest_sha256"] == file_sha256(result.output / "manifest.toml")

@@ -78,7 +78,7 @@ def test_efi_example_codes_present(codelists):
 
 
 def test_required_flag_codes_present(codelists):
-    have = lambda n: {c for c, _ in codelists.lists[n].codes}  # noqa: E731
+    have = lambda n: {c for c, _ in codelists.lists[n].codes}
     assert {"160734000", "248171000000108"} <= have("flag-care-home.snomedct")
     assert "827241000000103" in have("flag-type1-dissent.snomedct")
     assert {"925791000000100", "925831000000107", "925861000000102"} <= have("flag-frailty-coded.snomedct")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from npc_risk import cohort
-from npc_risk.planning import statistics as datapack
 from npc_risk.features.utilisation import HISTORY_COLUMNS, UTILISATION_COLUMNS
+from npc_risk.planning import statistics as datapack
 from npc_risk.schemas.outputs import (
     COHORT,
     MANIFEST,

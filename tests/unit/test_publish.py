@@ -16,8 +16,8 @@ import pytest
 
 from npc_risk import publish as publish_module
 from npc_risk.cohort import CohortConfig, select_cohort
-from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.errors import NpcRiskError
+from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 from tests.builders.people import person

@@ -24,7 +24,7 @@ def test_model_method_without_a_model_is_a_model_error():
 
 
 def test_rules_score_can_be_evaluated_without_calibration_claims():
-    from npc_risk.risk import evaluate  # noqa: PLC0415
+    from npc_risk.risk import evaluate
 
     frame, _, y = synthetic_features(2000, seed=4)
     report = evaluate(rules_score(frame), y, frame, is_probability=False)

@@ -175,7 +175,7 @@ def test_logistic_scores_agree_in_ranking_with_its_own_contract(frames):
 
 
 def test_nullable_flags_from_arrow_are_booleans():
-    from npc_risk.risk.design import FeatureSpec  # noqa: PLC0415
+    from npc_risk.risk.design import FeatureSpec
 
     frame = pd.DataFrame({"age": [70, 80, 90], "ltc_copd": pd.Series([True, None, False], dtype=object),
                           "sex": ["female", "male", None]})

@@ -82,7 +82,8 @@ def test_anxiety_depression_by_recent_diagnosis_or_four_issues(engine, codelists
     events = [event("dx_recent", 100, ANXIETY), event("dx_old", 400, ANXIETY)]
     meds = (issues("antidep4", SERTRALINE, [7, 35, 63, 91]) + issues("anxio4", DIAZEPAM, [7, 35, 63, 91])
             + issues("anxio3", DIAZEPAM, [7, 35, 63]))
-    p = run(engine, codelists, ["dx_recent", "dx_old", "antidep4", "anxio4", "anxio3"], clinical_events=events, medications=meds)
+    ids = ["dx_recent", "dx_old", "antidep4", "anxio4", "anxio3"]
+    p = run(engine, codelists, ids, clinical_events=events, medications=meds)
     #                                    dx_recent dx_old antidep4 anxio4 anxio3
     assert list(p.ltc_anxiety_depression) == [True, False, True, True, False]
 

@@ -62,7 +62,7 @@ f      2025-04-01  2025-04-02  0
 def test_diagnoses_known_at_is_the_one_rule(engine):
     """features.as_of.diagnoses_known_at: code-list matching, unmatched counts and HFRS use it."""
     rows = [line.split() for line in SPELLS.strip().splitlines()]
-    day = lambda s: None if s == "-" else date.fromisoformat(s)  # noqa: E731
+    day = lambda s: None if s == "-" else date.fromisoformat(s)
     diag = ibis.memtable(pd.DataFrame({"spell_id": [r[0] for r in rows],
                                        "admission_date": [day(r[1]) for r in rows],
                                        "discharge_date": [day(r[2]) for r in rows]}),

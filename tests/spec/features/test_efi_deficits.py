@@ -30,7 +30,8 @@ def test_efi_category_uses_integer_deficit_thresholds(engine, codelists, n, cate
 
 def test_deficit_counts_once_however_many_codes(engine, codelists):
     """One flag per deficit: three falls codes on several dates still score 1 (§1.4)."""
-    events = [event("p", 3000, "161898004"), event("p", 20, "1912002"), event("p", 20, "1912002"), event("p", 1, "279992002")]
+    events = [event("p", 3000, "161898004"), event("p", 20, "1912002"), event("p", 20, "1912002"),
+              event("p", 1, "279992002")]
     r, p = derive(engine, codelists, ["p"], clinical_events=events)
     assert p.loc["p", "efi_falls"] and p.loc["p", "efi_deficits"] == 1
     e = engine.to_arrow(r.evidence).to_pandas()

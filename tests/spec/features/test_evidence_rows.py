@@ -11,5 +11,6 @@ def test_evidence_explains_conditions_and_hfrs(engine, codelists):
                apcs_diagnoses=[diagnosis("p", 20, "F000")])
     e = engine.to_arrow(r.evidence).to_pandas()
     row = e[(e.feature == "ltc_heart_failure")].iloc[0]
-    assert (row.code, row.first_date, row.last_date, row.source) == ("84114007", days_before(400), days_before(10), "clinical_events")
+    assert (row.code, row.first_date, row.last_date, row.source) == (
+        "84114007", days_before(400), days_before(10), "clinical_events")
     assert {"hfrs_F00", "ltc_dementia", "efi_heart_failure"} <= set(e.feature)

@@ -49,6 +49,6 @@ def test_hfrs_matches_comorbidipy(engine, codelists, hfrs_weights):
         warnings.simplefilter("ignore")
         theirs = hfrs(df[["patient_id", "icd10_code"]].rename(columns={"icd10_code": "code"}),
                       id="patient_id", code="code")
-    theirs = dict(zip(theirs["patient_id"], theirs["hfrs"]))
+    theirs = dict(zip(theirs["patient_id"], theirs["hfrs"], strict=True))
     for p in ids:
         assert ours[p] == pytest.approx(round(theirs.get(p, 0.0), 1)), p

@@ -13,14 +13,16 @@ from tests.builders.features import derive, diagnosis
 def test_hfrs_window_includes_day_730_not_731(engine, codelists):
     """Spells admitted in [T-730d, T] count: an F00 exactly 730 days before T scores 7.1;
     the same 731 days before scores nothing."""
-    _, p = derive(engine, codelists, ["in", "out"], apcs_diagnoses=[diagnosis("in", 730, "F000"), diagnosis("out", 731, "F000")])
+    diags = [diagnosis("in", 730, "F000"), diagnosis("out", 731, "F000")]
+    _, p = derive(engine, codelists, ["in", "out"], apcs_diagnoses=diags)
     assert list(p.hfrs_score) == [7.1, 0.0]
     assert list(p.hfrs_category) == ["intermediate", "low"]
 
 
 def test_hfrs_category_counted_once_and_worked_example(engine, codelists):
     """§2.2 worked check: F00 on three spells + W19 once = 7.1 + 3.2 = 10.3 (intermediate)."""
-    diags = [diagnosis("p", 10, "F000"), diagnosis("p", 200, "F001"), diagnosis("p", 400, "F00"), diagnosis("p", 30, "W19")]
+    diags = [diagnosis("p", 10, "F000"), diagnosis("p", 200, "F001"), diagnosis("p", 400, "F00"),
+             diagnosis("p", 30, "W19")]
     _, p = derive(engine, codelists, ["p"], apcs_diagnoses=diags)
     assert p.loc["p", "hfrs_score"] == 10.3 and p.loc["p", "hfrs_category"] == "intermediate"
 

@@ -21,7 +21,8 @@ def test_ltc_counts_each_condition_once_from_gp_or_hospital(engine, codelists):
     events = [event("gp_only", 5000, "84114007"), event("gp_only", 10, "84114007"),  # heart failure x2
               event("both", 100, "84114007")]
     diags = [diagnosis("both", 50, "I500"), diagnosis("hosp_only", 50, "I110"), diagnosis("hosp_only", 60, "E119")]
-    _, p = derive(engine, codelists, ["gp_only", "both", "hosp_only", "none"], clinical_events=events, apcs_diagnoses=diags)
+    _, p = derive(engine, codelists, ["gp_only", "both", "hosp_only", "none"], clinical_events=events,
+                  apcs_diagnoses=diags)
     #                 gp_only  both   hosp_only       none
     assert list(p.ltc_heart_failure) == [True, True, True, False]
     # I110 is hypertensive heart disease WITH heart failure: it is in both lists (I11 prefix)
@@ -33,7 +34,8 @@ def test_ltc_counts_each_condition_once_from_gp_or_hospital(engine, codelists):
 def test_icd10_prefix_matching_of_code_lists(engine, codelists):
     """ICD-10 lists match by prefix on the canonical code: list entry `J44` matches J440/J441/J44;
     list entry `N183` (4 characters) matches N183 but not N181 (CKD stage 1 is not CKD 3-5)."""
-    diags = [diagnosis("a", 1, "J441"), diagnosis("b", 1, "J44"), diagnosis("c", 1, "N183"), diagnosis("d", 1, "N181"), diagnosis("e", 1, "J4")]
+    diags = [diagnosis("a", 1, "J441"), diagnosis("b", 1, "J44"), diagnosis("c", 1, "N183"),
+             diagnosis("d", 1, "N181"), diagnosis("e", 1, "J4")]
     _, p = derive(engine, codelists, list("abcde"), config=FeatureConfig(preset="qof"),
                   apcs_diagnoses=diags)
     assert list(p.ltc_copd) == [True, True, False, False, False]
@@ -90,8 +92,9 @@ def test_cancer_counts_only_if_first_diagnosis_within_five_years(engine, codelis
 def test_qof_preset_applies_age_floor(engine, codelists):
     """QOF preset (§3.2): diabetes counts from age 17; a 16-year-old with a code is not counted."""
     cfg = FeatureConfig(preset="qof")
-    _, young = derive(engine, codelists, ["p"], config=cfg, dob="2009-06-01", clinical_events=[event("p", 1, "44054006")])
-    _, adult = derive(engine, codelists, ["p"], config=cfg, dob="2008-06-01", clinical_events=[event("p", 1, "44054006")])
+    diabetes = [event("p", 1, "44054006")]
+    _, young = derive(engine, codelists, ["p"], config=cfg, dob="2009-06-01", clinical_events=diabetes)
+    _, adult = derive(engine, codelists, ["p"], config=cfg, dob="2008-06-01", clinical_events=diabetes)
     assert not young.loc["p", "ltc_diabetes"] and adult.loc["p", "ltc_diabetes"]
 
 

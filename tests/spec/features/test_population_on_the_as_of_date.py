@@ -56,7 +56,8 @@ def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_
         {"patient_id": "r", "practice_code": "A1", "start_date": "2020-01-01", "end_date": "2026-06-30"},
         {"patient_id": "r", "practice_code": "C3", "start_date": "2020-01-01"},   # open-ended beats ending
     ]
-    practices = [{"practice_code": c, "pcn_code": f"U{c}", "pcn_name": "n", "lcp_name": "l"} for c in ("A1", "B2", "C3")]
+    practices = [{"practice_code": c, "pcn_code": f"U{c}", "pcn_name": "n", "lcp_name": "l"}
+                 for c in ("A1", "B2", "C3")]
     p = person(engine, codelists, patients=patients, practice_registrations=regs, practices=practices)
     assert p.loc["p", "practice_code"] == "B2" and p.loc["p", "pcn_code"] == "UB2"
     assert p.loc["q", "practice_code"] == "B2"

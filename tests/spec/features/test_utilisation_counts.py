@@ -21,10 +21,12 @@ def test_utilisation_windows_and_definitions(engine, codelists):
             spell("s6", "p", 50, 49, "31"),     # maternity: neither
             spell("s7", "p", 40, 30, "2B"),     # transfer: not an emergency admission (was 1 and 10 days)
             spell("s8", "p", 60, 60, "2C")]     # birth at home: not an emergency admission
-    ec = [{"attendance_id": f"a{i}", "patient_id": "p", "arrival_date": days_before(x)} for i, x in enumerate([0, 364, 365])]
+    ec = [{"attendance_id": f"a{i}", "patient_id": "p", "arrival_date": days_before(x)}
+          for i, x in enumerate([0, 364, 365])]
     opa = [{"appointment_id": f"o{s}", "patient_id": "p", "appointment_date": days_before(5), "attendance_status": s}
            for s in "234567"]
-    gp = [{"patient_id": "p", "date": days_before(1), "status": s} for s in ("attended", "attended", "did_not_attend", "cancelled")]
+    gp = [{"patient_id": "p", "date": days_before(1), "status": s}
+          for s in ("attended", "attended", "did_not_attend", "cancelled")]
     sc = [{"patient_id": "p", "start_date": days_before(100), "end_date": None, "service_type": "x"},
           {"patient_id": "p", "start_date": days_before(100), "end_date": T, "service_type": "x"},
           {"patient_id": "p", "start_date": days_before(100), "end_date": days_before(1), "service_type": "x"}]

@@ -67,7 +67,8 @@ ONE_DIRTY_VALUE = [
     ("apcs",                   "admission_method",  "2E",             "invalid admission_method"),
     ("patients",               "nhs_number",        "943476591",      "invalid nhs_number"),     # 9 digits
     ("patients",               "nhs_number",        "94347659190",    "invalid nhs_number"),     # 11 digits
-    ("patients",               "nhs_number",        "943 476 5918",   "invalid NHS number"),     # spaces removed, then Modulus 11 fails
+    # spaces removed, then Modulus 11 fails
+    ("patients",               "nhs_number",        "943 476 5918",   "invalid NHS number"),
     # -- invalid NHS number: right shape, wrong Modulus 11 check digit
     ("patients",               "nhs_number",        "9434765918",     "invalid NHS number"),
     ("patients",               "nhs_number",        "9990000000",     "invalid NHS number"),     # stem never issued
@@ -353,7 +354,7 @@ def test_quarantine_file_holds_the_raw_text_and_the_reason(engine, tmp_path):
 
 def test_annotated_file_keeps_raw_text_only_for_quarantined_rows(engine, tmp_path):
     bad = dirty_row("patients", sex="F")
-    result = run_ingest(engine, write_extract(tmp_path / "extract", add={"patients": [bad]}), tmp_path / "work")
+    run_ingest(engine, write_extract(tmp_path / "extract", add={"patients": [bad]}), tmp_path / "work")
     annotated = pq.read_table(tmp_path / "work" / "ingest" / "patients.parquet").to_pylist()
     by_id = {r["patient_id"]: r for r in annotated}
     assert by_id["P1"]["reason"] is None and by_id["P1"]["raw_sex"] is None
@@ -451,9 +452,9 @@ def test_sus_apcs_file_maps_onto_apcs(engine, tmp_path):
     is upper-cased."""
     sus = [
         # APCS_Ident  Der_Pseudo_NHS_Number  Admission_Date  Discharge_Date  Admission_Method  Der_Diagnosis_All
-        ("1001",      "P1",                  "2025-01-10",   "2025-01-15",   "2a",             "||E119 ,J849 ,K869 ||I801"),
-        ("1002",      "P1",                  "2025-03-01",   "",             "11",             ""),
-        ("1003",      "P404",                "2025-03-01",   "2025-03-02",   "21",             "||I10X"),
+        ("1001",      "P1",                  "2025-01-10",   "2025-01-15",   "2a",    "||E119 ,J849 ,K869 ||I801"),
+        ("1002",      "P1",                  "2025-03-01",   "",             "11",    ""),
+        ("1003",      "P404",                "2025-03-01",   "2025-03-02",   "21",    "||I10X"),
     ]
     columns = ["APCS_Ident", "Der_Pseudo_NHS_Number", "Admission_Date", "Discharge_Date",
                "Admission_Method", "Der_Diagnosis_All"]

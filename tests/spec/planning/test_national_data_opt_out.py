@@ -52,5 +52,5 @@ def test_cohort_selection_ignores_the_national_data_opt_out(engine):
     rows = toy_neighbourhood()
     everyone = cohort_result(engine, rows)
     with_ndo = cohort_result(engine, [r | {"ndo_optout": True} for r in rows])
-    chosen = lambda r: sorted(engine.to_arrow(r.cohort.select("patient_id")).column(0).to_pylist())  # noqa: E731
+    chosen = lambda r: sorted(engine.to_arrow(r.cohort.select("patient_id")).column(0).to_pylist())
     assert chosen(everyone) == chosen(with_ndo)

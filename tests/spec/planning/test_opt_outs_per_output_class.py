@@ -14,11 +14,14 @@ Toy neighbourhood of 40 (tests/builders/people.py: p00..p09 are all eligible):
 | p05-p09  | no             | yes                   |
 | p10-p39  | no             | no                    |
 
-| rules (case-finding / planning)  | excluded_type1_optout | excluded_ndo_optout | denominator | planning_population | ndo_excluded | type1_excluded |
-|----------------------------------|----|----|----|----|----|----|
-| defaults: type1 / ndo            | 5  | 0  | 40 | 33 | 7  | 0  |
-| type1+ndo / type1+ndo            | 5  | 5  | 40 | 30 | 7  | 3  |
-| none / none                      | 0  | 0  | 40 | 40 | 0  | 0  |
+| rules (case-finding / planning) | excl. type 1 | excl. NDO | denominator | planning pop. | NDO excl. | type 1 excl. |
+|---------------------------------|--------------|-----------|-------------|---------------|-----------|--------------|
+| defaults: type1 / ndo           | 5            | 0         | 40          | 33            | 7         | 0            |
+| type1+ndo / type1+ndo           | 5            | 5         | 40          | 30            | 7         | 3            |
+| none / none                     | 0            | 0         | 40          | 40            | 0         | 0            |
+
+(columns: excluded_type1_optout, excluded_ndo_optout and denominator of the cohort report;
+planning_population, ndo_excluded and type1_excluded of the planning statistics)
 
 A person with both opt-outs is counted once: under type 1 in the cohort (its exclusion order
 is palliative care, care home, type 1, NDO), under NDO in the planning figures (order NDO,

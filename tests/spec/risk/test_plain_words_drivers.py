@@ -44,7 +44,8 @@ def _person(frame: pd.DataFrame, **values) -> pd.DataFrame:
 def test_hand_made_person_gets_the_right_words(model_and_frame):
     model, frame = model_and_frame
     person = _person(frame, age=87, emergency_admissions_12m=2, emergency_admissions_24m=3,
-                     emergency_bed_days_12m=0, ae_attendances_12m=2, ae_attendances_24m=2, efi_deficits=14, efi_score=14 / 36,
+                     emergency_bed_days_12m=0, ae_attendances_12m=2, ae_attendances_24m=2, efi_deficits=14,
+                     efi_score=14 / 36,
                      efi_category="severe", ltc_count=5, ltc_heart_failure=True,
                      ltc_copd=True, ltc_diabetes=True, ltc_hypertension=True, ltc_ckd=True)
     why = explain_model(model, person)

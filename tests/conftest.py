@@ -3,6 +3,11 @@
 Global randomness is forbidden in tests: every generator must be seeded explicitly
 (numpy.random.default_rng(seed)). The autouse fixture below fails any test that draws from the
 global numpy or `random` state.
+
+`engine` / `module_engine`: an open engine, once per installed engine (TEST_ENGINES); every spec
+and generative test that runs ibis set logic takes one and runs its expressions on it.
+`codelists`, `hfrs_weights`, `small_frames`, `small_model`: built once per session from the
+builders in tests/builders/ (treat them as read-only).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ tests skip, saying why, when the folder is absent (a clone without the shared fo
 
 Coverage is measured independently of the build: the public codes are read here with `csv`
 (first column, as strings), ICD-10 normalised with the one normaliser, and a public code counts
-as held when the built list matches it under the list's match rule (`prefix` for ICD-10).
+as held when the built list matches it under the list's match rule (`prefix` for ICD-10; an
+ICD-10 parent whose 4-character codes the list names stands for those codes only).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 
 from npc_risk.cli import app
 from npc_risk.codelists import default_folder, load_codelists
-from npc_risk.codelists.build import build_codelists, load_mapping
+from npc_risk.codelists.build import build_codelists, enumerated_parents, load_mapping
 from npc_risk.codelists.formats import code_problem
 from npc_risk.codes.icd10 import normalise_icd10
 from npc_risk.hashing import file_sha256
@@ -47,7 +48,10 @@ def _public_codes(stem: str, system: str) -> set[str] | None:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         raw = [row[0].strip() for row in list(csv.reader(fh))[1:] if row]
     codes = {normalise_icd10(c) or c for c in raw} if system == "icd10" else set(raw)
-    return {c for c in codes if not code_problem(system, c)}
+    codes = {c for c in codes if not code_problem(system, c)}
+    # What an ICD-10 list means under prefix matching: a parent whose 4-character codes it names
+    # stands for those codes only (build.enumerated_parents).
+    return codes - enumerated_parents(codes) if system == "icd10" else codes
 
 
 def _held(code: str, built: set[str], match: str) -> bool:

@@ -136,6 +136,18 @@ def test_build_writes_the_public_codes_and_a_checked_manifest(tmp_path):
     assert ("qof:asthma", "ltc-asthma.snomedct") in result.concepts
 
 
+def test_an_icd10_parent_whose_children_are_named_does_not_match_the_others(tmp_path):
+    """N18 + N183/N184 means stages 3-4: as a prefix N18 would also match N181, N182, N189."""
+    _write(tmp_path / "dl" / "ckd.csv", ("code", "term"),
+           [("N18", "CKD"), ("N18.3", "stage 3"), ("N18.4", "stage 4"), ("I48", "AF")])
+    mapping = {"ltc-ckd.icd10": (_public("ltc-ckd.icd10", "ckd", "", "", False),)}
+    result = _build(tmp_path, mapping)
+    codes = [c for c, _ in load_codelists(result.output).lists["ltc-ckd.icd10"].codes]
+    assert codes == ["I48", "N183", "N184"]  # I48 names no 4-character code: it stays a prefix
+    (row,) = [r for r in result.lists if r.name == "ltc-ckd.icd10"]
+    assert (row.public_codes, row.built_codes) == (4, 3)
+
+
 @pytest.mark.parametrize("damaged", ["1.95967E+08", "0195967001", "195967001.0"])
 def test_a_download_damaged_by_a_spreadsheet_is_refused(tmp_path, damaged):
     _write(tmp_path / "dl" / "pcd-ast_cod.snomedct.csv", ("code", "term"),

@@ -27,6 +27,9 @@ Decisions and traps:
   (STRK_COD without TIA_COD) would silently narrow the condition. Otherwise the packaged list is
   kept: an error (exit 6) when a missing list is `required` (the NHS England lists), unless
   `allow_missing`, and said in the manifest's source either way.
+* ICD-10 lists keep the packaged `prefix` rule, so a 3-character parent whose 4-character codes
+  the public list names is dropped (`enumerated_parents`): as a prefix it would add back the
+  codes the list leaves out (N18 in a CKD stage 3-5 list).
 * Invalid codes in a download (check digit, partition, non-ICD-10 form) are dropped and
   counted; a download damaged by a spreadsheet is refused as a whole (`downloads` module).
 * The dm+d ingredient map (`maps/`) is copied as it is: dm+d codes new in a public list are
@@ -188,8 +191,15 @@ def build_codelists(downloads: Path, output: Path, *, allow_missing: bool = Fals
             rows, invalid, phrases, versions = (_from_public(name, cl.system, publics, index)
                                                 if publics else ([], 0, [], []))
             entry = dict(entries[cl.file])
+            dropped: set[str] = set()
             if rows:
                 status, sources = "public", " + ".join(p.label for p in publics)
+                if cl.system == "icd10" and cl.match == "prefix":
+                    dropped = enumerated_parents({c for c, _ in rows})
+                    rows = [(c, t) for c, t in rows if c not in dropped]
+                    if dropped:
+                        phrases.append(f"{len(dropped)} 3-character code(s) whose 4-character "
+                                       "codes the list names are matched only through those")
                 entry.update(source="; ".join(phrases), version=" + ".join(versions))
             else:
                 status, sources = _keep_packaged(name, publics, phrases, allow_missing, entry)
@@ -200,7 +210,8 @@ def build_codelists(downloads: Path, output: Path, *, allow_missing: bool = Fals
             manifest[cl.file] = entry | {"sha256": file_sha256(path)}
             reports.append(ListBuild(
                 name=name, system=cl.system, status=status, sources=sources,
-                public_codes=len(public), invalid_codes=invalid, built_codes=len(built),
+                public_codes=len(public) + len(dropped), invalid_codes=invalid,
+                built_codes=len(built),
                 packaged_codes=len(cl.codes),
                 packaged_only=_not_covered({c for c, _ in cl.codes}, public, cl.match)))
         write_manifest(work, manifest)
@@ -216,6 +227,19 @@ def build_codelists(downloads: Path, output: Path, *, allow_missing: bool = Fals
         (f"{preset}:{c.key}", n) for preset, conds in packaged.catalogues.items() for c in conds
         for n in dict.fromkeys(c.dx_lists + c.rx_lists + c.cancel_lists + c.unless_lists)))
     return BuildResult(output=output, lists=tuple(reports), concepts=concepts)
+
+
+def enumerated_parents(codes: set[str]) -> set[str]:
+    """The 3-character ICD-10 codes of a list that also names some of their 4-character codes.
+
+    Under `prefix` matching such a parent would add back the 4-character codes the list leaves
+    out: a CKD list of N18 + N183/N184/N185 means stages 3-5, but N18 as a prefix also matches
+    N181, N182 and N189 (643,376 HES episodes in 2023-24). The build drops the parent so that the
+    named 4-character codes carry the list's meaning; a parent named without any of its
+    4-character codes (I48, K57) still matches them all. HES never records a bare 3-character
+    code for a subdivided category, so nothing the list means is lost.
+    """
+    return {c for c in codes if len(c) == 3 and any(len(o) == 4 and o.startswith(c) for o in codes)}
 
 
 def _not_covered(packaged: set[str], public: set[str], match: str) -> int:

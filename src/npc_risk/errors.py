@@ -57,6 +57,17 @@ class OutputError(NpcRiskError):
     kind = "output error"
 
 
+class LockError(NpcRiskError):
+    """Another run holds the output folder's lock (OUTPUT/.npc-risk.lock).
+
+    Its own code (10; 9 is the base class's fallback) so that a cron wrapper can tell "a run was
+    already going" (try later, nothing is wrong) from a failure."""
+
+    exit_code = 10
+    kind = "locked"
+
+
 EXIT_CODES = {cls.__name__: cls.exit_code for cls in (
-    NpcRiskError, InputFileError, SchemaError, ConfigError, CodelistError, ModelError, OutputError
+    NpcRiskError, InputFileError, SchemaError, ConfigError, CodelistError, ModelError, OutputError,
+    LockError,
 )}

@@ -2,16 +2,19 @@
 
     result = nightly_run(input_dir=..., output_dir=..., as_of=date(2026, 3, 31), config=config)
 
-One engine is opened for the run and closed at its end (npc_risk.engine); everything the run
-writes before publishing goes to a private work folder `OUTPUT/.work-<as-of>/`, removed after a
-successful publish. The manifest is built once and written inside the atomic publish: its
-`steps` (counts) are identical on a rerun of the same inputs, its `timings` (wall-clock seconds
-of the steps before publishing) are not, and are kept apart for that reason.
+The run holds the output folder's lock (npc_risk.runlock: a second run exits at once) and first
+removes the work and staging folders of runs that stopped. One engine is opened for the run and
+closed at its end (npc_risk.engine); everything the run writes before publishing goes to a
+private work folder `OUTPUT/.work-<as-of>-<pid>/`, removed when the run ends, failed or not.
+The manifest is built once and written inside the atomic publish: its `steps` (counts) are
+identical on a rerun of the same inputs, its `timings` (wall-clock seconds of the steps before
+publishing) are not, and are kept apart for that reason.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from npc_risk.ingest import IngestResult
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.risk import TrainedModel, load_model, save_model
+from npc_risk.runlock import remove_leftovers, run_lock
 from npc_risk.training import train_on_history
 
 log = logging.getLogger(__name__)
@@ -71,10 +75,38 @@ def nightly_run(
     card under `model/`.
     """
     output_dir = Path(output_dir)
+    # One run at a time per output folder (runlock); under the lock, every work or staging
+    # folder found belongs to a run that stopped, and is removed.
+    with run_lock(output_dir):
+        remove_leftovers(output_dir)
+        return _locked_run(input_dir=input_dir, output_dir=output_dir, as_of=as_of,
+                           config=config, model_path=model_path)
+
+
+def _locked_run(
+    *, input_dir: Path, output_dir: Path, as_of: date, config: PipelineConfig,
+    model_path: Path | None,
+) -> RunResult:
+    """nightly_run's body, under the output folder's lock."""
     # User inputs that can fail are checked before any heavy work: the model file, the lists.
     loaded = load_model(Path(model_path)) if model_path and config.risk.method == "model" else None
     codelists = load_codelists(config.features.codelists)
-    work = files.private_dir(output_dir / f".work-{as_of.isoformat()}")
+    # The pid makes the name unique per run; the lock already keeps two runs apart, so this
+    # only matters if the lock is bypassed (e.g. two hosts on a file system without flock).
+    work = files.private_dir(output_dir / f".work-{as_of.isoformat()}-{os.getpid()}")
+    try:
+        return _steps(input_dir=input_dir, output_dir=output_dir, as_of=as_of, config=config,
+                      model_path=model_path, loaded=loaded, codelists=codelists, work=work)
+    finally:
+        # success or failure: the work folder holds patient-level staged files
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _steps(
+    *, input_dir: Path, output_dir: Path, as_of: date, config: PipelineConfig,
+    model_path: Path | None, loaded: TrainedModel | None, codelists: CodelistSet, work: Path,
+) -> RunResult:
+    """The five steps on one engine (closed before the caller removes the work folder)."""
     record = StepLog()
     with Engine.open(config.run, spill_dir=work / "spill") as engine:
         started = time.perf_counter()
@@ -110,7 +142,6 @@ def nightly_run(
         record.record("publish", started,
                       {"files": sum(1 for p in final.rglob("*") if p.is_file())})
         neighbourhoods = engine.to_arrow(selection.neighbourhoods)
-    shutil.rmtree(work, ignore_errors=True)
     return RunResult(final, neighbourhoods, manifest)
 
 

@@ -69,13 +69,15 @@ class Engine(AbstractContextManager):
         if run.engine == "duckdb":
             con = ibis.duckdb.connect()
             raw = con.con
-            raw.execute(f"SET memory_limit = '{run.memory_limit}'")
+            # Values as parameters, never pasted into the SQL text: an output path such as
+            # `/data/St John's/` broke the statement (issue 10, finding 4).
+            raw.execute("SET memory_limit = ?", [str(run.memory_limit)])
             raw.execute("SET preserve_insertion_order = false")
             if run.threads:
                 raw.execute(f"SET threads = {int(run.threads)}")
             if spill_dir is not None:
                 Path(spill_dir).mkdir(parents=True, exist_ok=True)
-                raw.execute(f"SET temp_directory = '{spill_dir}'")
+                raw.execute("SET temp_directory = ?", [str(spill_dir)])
             return cls(con, "duckdb")
         if run.engine == "pyspark":  # optional extra: pip install npc-risk[spark]
             from pyspark.sql import SparkSession  # noqa: PLC0415

@@ -110,10 +110,20 @@ def read_arrow(path: Path, *, columns: list[str] | None = None, filters=None) ->
 
 # -------------------------------------------------------------------------------------- writing
 def private_dir(path: Path) -> Path:
-    """Create a folder (and parents) readable by the owner only."""
+    """Create a folder (and parents) readable by the owner only.
+
+    Every caller creates a folder under the output or work folder, so a failure here (a
+    read-only folder, a file in the way, a full disk) is an OutputError (exit 8), not a bug.
+    """
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, PRIVATE_DIR_MODE)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, PRIVATE_DIR_MODE)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot create the folder ({exc.strerror or type(exc).__name__}); check the "
+            "output folder is writable, has free space and is a folder, not a file"
+        ) from None
     return path
 
 

@@ -19,7 +19,8 @@ Contract:
   (e.g. the per-condition `ltc_*` flags) are not published.
 * Atomic: nothing is visible at `<as_of>/` until every file is written; `files.publish_folder` then
   swaps the staging folder in with one rename. On any failure the staging folder is removed and
-  a previous output for the same date is left untouched.
+  a previous output for the same date is left untouched; an OSError while writing (disk full,
+  permissions) is an OutputError (exit 8).
 * Deterministic: rows are sorted by the declared total key before writing and the Arrow chunks
   are combined, so identical inputs give byte-identical Parquet files and an identical manifest
   (as long as the caller's manifest dict is itself deterministic: no wall-clock times).
@@ -55,7 +56,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from npc_risk import __version__, files
-from npc_risk.errors import SchemaError
+from npc_risk.errors import OutputError, SchemaError
 from npc_risk.hashing import file_sha256, text_sha256
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 
@@ -150,6 +151,13 @@ def publish_run(
         text = json.dumps(full, sort_keys=True, indent=2, default=_json_default) + "\n"
         files.write_text(text, staging / "manifest.json")
         files.publish_folder(staging, final)
+    except OSError as exc:  # writing the outputs (disk full, permissions): not a bug
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(
+            f"{output_root}: cannot write the run's outputs ({exc.strerror or type(exc).__name__});"
+            " check the output folder is writable and has free space. The previous output is "
+            "unchanged"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -28,6 +28,7 @@ from npc_risk.codelists import CodelistSet
 from npc_risk.config import PipelineConfig
 from npc_risk.definition import feature_set, population
 from npc_risk.engine import Engine
+from npc_risk.errors import InputFileError
 from npc_risk.ingest import IngestResult, assert_contract, ingest_extract
 from npc_risk.risk import TrainedModel, explain_people, score_people
 
@@ -37,9 +38,26 @@ log = logging.getLogger(__name__)
 # ----------------------------------------------------------------------------------- ingest
 def ingest(engine: Engine, *, input_dir: Path, as_of: date, work_dir: Path) -> IngestResult:
     """Validate and stage the extract, then assert the pandera contract on every accepted table
-    (ingest's rules are derived from the contract; this guards the derivation)."""
+    (ingest's rules are derived from the contract; this guards the derivation).
+
+    A table with no accepted rows (a header-only opt-outs file in a month nobody opted out, or
+    every row quarantined) has nothing to check, and is not checked: pandera's ibis backend
+    reports `not_nullable` on an empty table (issue 10, finding 1). The run goes on with the
+    empty table, except for patients: with no accepted patient there is nobody to score, so
+    that is an InputFileError (exit 3) with the counts and the reasons.
+    """
     result = ingest_extract(engine, Path(input_dir), as_of=as_of, work_dir=work_dir)
-    assert_contract(result.tables, set(result.input_files))
+    reports = {r.table: r for r in result.reports}
+    people = reports["patients"]
+    if people.accepted == 0:
+        reasons = ", ".join(f"{reason}: {n:,}" for reason, n in sorted(people.reasons.items()))
+        raise InputFileError(
+            f"{result.input_files['patients']}: no patient rows accepted ({people.rows_read:,} "
+            f"read{'; quarantined ' + reasons if reasons else ''}); a run needs at least one "
+            "valid patient. Run `npc-risk validate` on the extract for the quarantined rows"
+        )
+    checked = {name for name in result.input_files if reports[name].accepted > 0}
+    assert_contract(result.tables, checked)
     return result
 
 

@@ -128,3 +128,154 @@ def test_failed_run_removes_its_own_work_folder(tmp_path: Path):
     assert "opt_out_type" in _one_line(result.output)
     assert _leftovers(out) == []
     assert (out / LOCK_NAME).read_text() == ""  # released
+
+
+# ------------------------------------------------------- finding 1: tables with no accepted rows
+SOCIAL_CARE_ALL_BAD = (
+    "patient_id,start_date,end_date,service_type\n"
+    "no-such-patient-1,2025-01-01,2025-02-01,home care\n"
+    "no-such-patient-2,not a date,2025-02-01,home care\n"
+)
+
+
+def _ingest(extract: Path, work: Path):
+    from datetime import date
+
+    from npc_risk import steps
+    from npc_risk.engine import Engine
+
+    with Engine.open() as engine:
+        result = steps.ingest(engine, input_dir=extract, as_of=date(2026, 3, 31), work_dir=work)
+        return {r.table: (r.rows_read, r.accepted, r.quarantined) for r in result.reports}
+
+
+def test_header_only_optional_table_is_ingested_not_a_contract_violation(tmp_path: Path):
+    extract = _extract_copy(tmp_path / "extract",
+                            replace={"opt_outs": "patient_id,opt_out_type\n"})
+    assert _ingest(extract, tmp_path / "work")["opt_outs"] == (0, 0, 0)
+
+
+def test_all_quarantined_optional_table_is_ingested_not_a_contract_violation(tmp_path: Path):
+    extract = _extract_copy(tmp_path / "extract",
+                            replace={"social_care_packages": SOCIAL_CARE_ALL_BAD})
+    assert _ingest(extract, tmp_path / "work")["social_care_packages"] == (2, 0, 2)
+
+
+def test_extract_with_no_accepted_patient_exits_3_with_one_line(tmp_path: Path):
+    extract = _extract_copy(tmp_path / "extract", replace={
+        "patients": "patient_id,nhs_number,date_of_birth,sex,date_of_death,lsoa_code\n"})
+    out = tmp_path / "out"
+    result = _run("run", "--input", str(extract), "--output", str(out), "--as-of", AS_OF,
+                  "--quiet")
+    assert result.exit_code == 3, result.output
+    line = _one_line(result.output)
+    assert "patients.csv: no patient rows accepted (0 read)" in line
+    assert _leftovers(out) == []
+
+
+@pytest.mark.slow
+def test_run_with_empty_tables_into_a_path_with_an_apostrophe(tmp_path: Path):
+    """Findings 1 and 4 in one run: a header-only opt-outs file and an all-quarantined social
+    care table are published as empty/quarantined, and an output path with an apostrophe (once
+    pasted into DuckDB's SET temp_directory) works."""
+    extract = _extract_copy(tmp_path / "extract", replace={
+        "opt_outs": "patient_id,opt_out_type\n", "social_care_packages": SOCIAL_CARE_ALL_BAD})
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[risk]\nmethod = "rules"\n')
+    out = tmp_path / "St John's"
+    result = _run("run", "--input", str(extract), "--output", str(out), "--as-of", AS_OF,
+                  "--pipeline", str(rules), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    published = out / AS_OF
+    assert (published / "manifest.json").is_file()
+    assert (published / "quarantine" / "social_care_packages.parquet").is_file()
+    assert _leftovers(out) == []
+
+
+def test_engine_spill_folder_with_an_apostrophe(tmp_path: Path):
+    from npc_risk.config import RunConfig
+    from npc_risk.engine import Engine
+
+    spill = tmp_path / "it's" / "spill"
+    with Engine.open(RunConfig(), spill_dir=spill) as engine:
+        setting = engine.con.con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert setting == str(spill)
+
+
+# --------------------------------------------------- finding 3: output-side failures exit 8
+def test_file_where_the_output_folder_should_be_exits_8(tmp_path: Path):
+    out = tmp_path / "out"
+    out.write_text("not a folder")
+    result = _run("run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF)
+    assert result.exit_code == 8, result.output
+    line = _one_line(result.output)
+    assert line.startswith("npc-risk: output error:") and str(out) in line
+
+
+def test_file_where_a_parent_of_the_output_folder_should_be_exits_8(tmp_path: Path):
+    (tmp_path / "disk").write_text("not a folder")
+    out = tmp_path / "disk" / "npc_risk"
+    result = _run("run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF)
+    assert result.exit_code == 8, result.output
+    assert _one_line(result.output).startswith("npc-risk: output error:")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_read_only_output_folder_exits_8(tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        result = _run("run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF)
+    finally:
+        out.chmod(0o755)
+    assert result.exit_code == 8, result.output
+    assert _one_line(result.output).startswith("npc-risk: output error:")
+
+
+def test_private_dir_that_cannot_be_made_is_an_output_error(tmp_path: Path, monkeypatch):
+    """A read-only output folder, simulated (root may write anywhere): PermissionError on mkdir."""
+    from npc_risk import files
+    from npc_risk.errors import OutputError
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(OutputError, match="Permission denied"):
+        files.private_dir(tmp_path / ".work-2026-03-31-1")
+
+
+def _empty(spec):
+    import ibis
+    import pyarrow as pa
+
+    return ibis.memtable(pa.schema([(c.name, c.type) for c in spec.columns]).empty_table())
+
+
+def test_publish_that_cannot_write_is_an_output_error_and_leaves_no_staging(tmp_path: Path,
+                                                                           monkeypatch):
+    """A full disk while the outputs are written: exit 8, staging removed, previous kept."""
+    import errno
+    from datetime import date
+
+    from npc_risk import files, publish
+    from npc_risk.errors import OutputError
+    from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS
+
+    previous = tmp_path / AS_OF
+    previous.mkdir()
+    (previous / "manifest.json").write_text("{}")
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_parquet", disk_full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        publish.publish_run(
+            output_root=tmp_path, as_of=date(2026, 3, 31), patients=_empty(PATIENTS),
+            cohort=_empty(COHORT), neighbourhoods=_empty(NEIGHBOURHOODS),
+            evidence=_empty(EVIDENCE), quarantine_dir=None, manifest={})
+    assert _leftovers(tmp_path) == []
+    assert (previous / "manifest.json").read_text() == "{}"

@@ -175,6 +175,13 @@ def test_output_that_exists_is_an_output_error(tmp_path):
         _build(tmp_path, {})
 
 
+def test_output_under_a_file_is_an_output_error(tmp_path):
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(OutputError, match="cannot create"):
+        build_codelists(tmp_path / "dl", tmp_path / "a-file" / "built", mapping={})
+
+
 def test_the_mapping_names_every_packaged_list_once_per_public_list():
     mapping = load_mapping()
     assert set(mapping) == set(load_codelists(default_folder()).lists)

@@ -130,7 +130,7 @@ def load_mapping(text: str | None = None) -> dict[str, tuple[PublicList, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _from_public(name: str, system: str, publics: tuple[PublicList, ...],
+def _from_public(system: str, publics: tuple[PublicList, ...],
                  index: DownloadIndex) -> tuple[list[tuple[str, str]], int, list[str], list[str]]:
     """(rows, invalid count, source phrases, versions) from the downloads of `publics`; rows is
     empty and the phrases name the missing lists when any is not downloaded."""
@@ -180,7 +180,11 @@ def build_codelists(downloads: Path, output: Path, *, allow_missing: bool = Fals
     entries, _ = read_manifest(default_folder())
     work = output.parent / f".{output.name}.building"
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    try:
+        work.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {output} ({exc.strerror}); choose a folder you can "
+                          "write to") from None
     try:
         for sub in (CATALOGUE_DIR, "maps"):
             if (default_folder() / sub).is_dir():
@@ -188,7 +192,7 @@ def build_codelists(downloads: Path, output: Path, *, allow_missing: bool = Fals
         reports, manifest = [], {}
         for name, cl in sorted(packaged.lists.items()):
             publics = mapping.get(name, ())
-            rows, invalid, phrases, versions = (_from_public(name, cl.system, publics, index)
+            rows, invalid, phrases, versions = (_from_public(cl.system, publics, index)
                                                 if publics else ([], 0, [], []))
             entry = dict(entries[cl.file])
             dropped: set[str] = set()

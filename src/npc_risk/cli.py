@@ -223,7 +223,7 @@ def codelists_import(
 @_user_errors
 def codelists_build(
     downloads: Annotated[Path, typer.Option("--from", help="Folder of downloaded public lists: OpenCodelists CSV exports and/or NHS PCD refset release files.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="New code-list folder to write; name it in [features] codelists.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="New code-list folder to write; name it in the pipeline TOML as \\[features] codelists.")],
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Keep the packaged starter list for a required public list that is not downloaded (said in the manifest).")] = False,
 ) -> None:
     """Build a code-list folder from the NHS/OpenCodelists lists you downloaded, then check it."""

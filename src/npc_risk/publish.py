@@ -173,7 +173,9 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
     Returns an in-memory table (patient_id, neighbourhood, in_cohort) holding only the rows with
     in_cohort true (all `select_cohort`'s change report needs: a few % of the population), so it
     joins with `scored` on any backend. Run folders are recognised by ISO-date names holding a
-    patients.parquet; staging, `.previous` and other folders are ignored.
+    patients.parquet; staging, `.previous` and other folders are ignored. A latest run whose
+    patients.parquet cannot be read (truncated, not Parquet, columns missing) gives None and a
+    warning (counts and names only), not an error.
 
     Trap: read with pyarrow, not `con.read_parquet`: ibis 12's DuckDB `read_parquet` calls
     `fetch_arrow_table()`, deprecated in DuckDB 2.0, which fails under warnings-as-errors.
@@ -192,7 +194,15 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
     if not runs:
         return None
     columns = ["patient_id", "neighbourhood", "in_cohort"]
-    arrow = files.read_arrow(max(runs)[1], columns=columns, filters=[("in_cohort", "==", True)])
+    day, path = max(runs)
+    try:
+        arrow = files.read_arrow(path, columns=columns, filters=[("in_cohort", "==", True)])
+    except (OSError, pa.ArrowException) as exc:
+        # A damaged file in yesterday's output must not stop tonight's run after all its work
+        # (issue 10, finding 6): the change report then counts everyone as new.
+        log.warning("previous run %s: patients.parquet cannot be read (%s); the cohort change "
+                    "report treats this run as the first", day.isoformat(), type(exc).__name__)
+        return None
     return ibis.memtable(arrow.replace_schema_metadata(None))
 
 

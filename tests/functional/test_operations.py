@@ -279,3 +279,82 @@ def test_publish_that_cannot_write_is_an_output_error_and_leaves_no_staging(tmp_
             evidence=_empty(EVIDENCE), quarantine_dir=None, manifest={})
     assert _leftovers(tmp_path) == []
     assert (previous / "manifest.json").read_text() == "{}"
+
+
+# ------------------------------------------------ finding 5: an extract too small to train on
+def test_too_few_outcomes_to_train_is_a_model_error_saying_what_to_do():
+    from datetime import date
+
+    import numpy as np
+
+    from npc_risk.config import RiskConfig
+    from npc_risk.errors import ModelError
+    from npc_risk.risk.labels import training_windows
+    from npc_risk.risk.model import train_model
+    from tests.builders.synthetic import synthetic_features
+
+    train, _, _ = synthetic_features(200, seed=5)
+    held, _, y_eval = synthetic_features(2000, seed=6)
+    y = np.zeros(len(train), dtype="int8")
+    y[:4] = 1  # four people with the outcome
+    with pytest.raises(ModelError) as raised:
+        train_model(train, y, held, y_eval, config=RiskConfig(),
+                    training_window=training_windows(date(2025, 3, 31)))
+    message = str(raised.value)
+    assert message.startswith("training window: 4 of 200 people had the outcome")
+    assert "--model" in message and 'method = "rules"' in message
+
+
+@pytest.mark.slow
+def test_tiny_extract_without_a_model_exits_7_with_one_line(tmp_path: Path):
+    """A 100-person city has too few admissions to train on: one model-error line, exit 7, no
+    scikit-learn traceback and no `Connection already closed` cascade, nothing published."""
+    from datetime import date
+
+    from npc_risk import pipeline
+
+    pipeline.generate(patients=100, seed=20260331, as_of=date(2026, 3, 31),
+                      output=tmp_path / "city", dirt_rate=0.002)
+    out = tmp_path / "out"
+    process = subprocess.run(
+        [sys.executable, "-m", "npc_risk", "run", "--input", str(tmp_path / "city" / "extract"),
+         "--output", str(out), "--as-of", AS_OF, "--quiet"],
+        capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+    assert process.returncode == 7, process.stderr[-2000:]
+    line = _one_line(process.stderr + process.stdout)
+    assert line.startswith("npc-risk: model error: training window:")
+    assert "--model" in line and 'method = "rules"' in line
+    assert not (out / AS_OF).exists() and _leftovers(out) == []
+
+
+# --------------------------------------------------- finding 6: a corrupt previous run
+def _corrupt_previous_run(out: Path) -> None:
+    """Yesterday's patients.parquet cut short (a disk filled while it was copied elsewhere)."""
+    previous = out / "2026-03-30"
+    previous.mkdir(parents=True)
+    whole = (EXTRACT / "patients.parquet").read_bytes()
+    (previous / "patients.parquet").write_bytes(whole[: len(whole) // 2])
+
+
+def test_corrupt_previous_run_is_no_previous_run_with_a_warning(tmp_path: Path, caplog):
+    from datetime import date
+
+    from npc_risk.publish import previous_run
+
+    _corrupt_previous_run(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="npc_risk.publish"):
+        assert previous_run(tmp_path, date(2026, 3, 31)) is None
+    assert "previous run 2026-03-30: patients.parquet cannot be read (ArrowInvalid)" in caplog.text
+
+
+@pytest.mark.slow
+def test_run_after_a_corrupt_previous_run_publishes(tmp_path: Path):
+    out = tmp_path / "out"
+    _corrupt_previous_run(out)
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[risk]\nmethod = "rules"\n')
+    result = _run("run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF,
+                  "--pipeline", str(rules), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / AS_OF / "manifest.json").is_file()
+    assert (out / "2026-03-30" / "patients.parquet").is_file()  # left as it was

@@ -57,6 +57,12 @@ from npc_risk.risk.labels import check_training_window
 log = logging.getLogger(__name__)
 
 SCORE_CHUNK_ROWS = 200_000  # bounds the float64 design matrix at ~200k x 100 x 8 B = 160 MB
+# The fewest people with, and without, the outcome that either window may hold for a model to be
+# trained here. A floor for "fitting and evaluating are possible", not for "the model is good":
+# the calibration folds (3 by default) then hold at least 3 events each, and the evaluation's
+# AUROC and calibration slope are estimable. A 100-person city had 7 training events and its
+# calibration slope fit was singular (a numpy LinAlgError traceback; issue 10, finding 5).
+MIN_OUTCOMES = 10
 
 
 @dataclass
@@ -116,6 +122,20 @@ def _labels(labels, n: int, what: str, index: pd.Index | None = None) -> np.ndar
     return y
 
 
+def _enough_outcomes(y: np.ndarray, what: str, config: RiskConfig) -> None:
+    """ModelError (what to do instead) when a window has too few people with, or without, the
+    outcome to train and evaluate a model (MIN_OUTCOMES); counts only in the message."""
+    events = int(y.sum())
+    floor = max(MIN_OUTCOMES, config.calibration_folds)
+    if min(events, len(y) - events) < floor:
+        raise ModelError(
+            f"{what}: {events:,} of {len(y):,} people had the outcome; at least {floor} with and "
+            f"{floor} without it are needed to train a model, so this extract is too small. Pass "
+            "--model with a model trained on a larger extract (`npc-risk train`), or use the "
+            'rules score: [risk] method = "rules" in the pipeline config'
+        )
+
+
 def holdout_practices(practice_codes: pd.Series, *, fraction: float, seed: int) -> set[str]:
     """Practices held out of training (GroupShuffleSplit over practice_code, seeded).
 
@@ -162,6 +182,8 @@ def train_model(
         y_train = _labels(y_train, len(train_features), "training labels after practice hold-out")
         y_eval = _labels(y_eval, len(eval_features), "evaluation labels after practice hold-out")
 
+    _enough_outcomes(y_train, "training window", config)
+    _enough_outcomes(y_eval, "evaluation window", config)
     model = fit_model(train_features, y_train, config=config, training_window=window)
     model.card = build_card(model, train_features=train_features, train_labels=y_train,
                             eval_features=eval_features, eval_labels=y_eval)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from rich.table import Table
 
 from npc_risk.ingest import TableReport
 from npc_risk.planning.disclosure import RATE_DECIMALS, display_suppressed
-from npc_risk.planning.statistics import CITY_KEY, publishable_neighbourhoods
+from npc_risk.planning.statistics import CITY_KEY
 
 
 def ingest_table(reports: Iterable[TableReport]) -> Table:
@@ -57,13 +56,6 @@ def _rows_table(title: str, rows: list[dict], right: tuple[str, ...] = ()) -> Ta
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     return table
-
-
-def summary_rows(stats: ir.Table | pa.Table) -> list[dict[str, str]]:
-    """Printable rows from the *unsuppressed* `datapack.neighbourhood_statistics(...)`:
-    suppressed first (publishable_neighbourhoods), then as `published_rows`."""
-    table = ibis.memtable(stats) if isinstance(stats, pa.Table) else stats
-    return published_rows(publishable_neighbourhoods(table))
 
 
 def published_rows(neighbourhoods: ir.Table | pa.Table) -> list[dict[str, str]]:

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+import ibis
 import pandas as pd
 
 from npc_risk.codelists import CodelistSet, load_codelists, load_hfrs_weights
 from npc_risk.config import FeatureConfig
 from npc_risk.engine import Engine
-from npc_risk.features import derive_features, memtables
+from npc_risk.features import derive_features
 from npc_risk.features.derive import FeatureResult
+from npc_risk.features.tables import STAGED_SCHEMAS, complete_tables, staged_arrow
 
 T = date(2026, 3, 31)
 
@@ -92,3 +94,28 @@ def packaged_hfrs_weights() -> dict[str, int]:
     """The packaged HFRS points per 3-character ICD-10 category (tenths), loaded once per
     process (the session fixture `hfrs_weights` returns this)."""
     return load_hfrs_weights()
+
+
+def _value(v, typ: str):
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+        return None
+    if typ == "date":
+        if isinstance(v, str):
+            return date.fromisoformat(v)
+        return v.date() if isinstance(v, (datetime, pd.Timestamp)) else v
+    return v
+
+
+def memtables(**frames: pd.DataFrame | list[dict]) -> dict[str, ibis.Table]:
+    """Typed ibis memtables from small frames (or lists of row dicts); missing columns are null.
+
+    Dates may be `datetime.date`, ISO strings or timestamps; they become staged `date` columns,
+    so a test can write `{"date": "2025-03-31"}`. Absent tables come back empty.
+    """
+    out = {}
+    for name, frame in frames.items():
+        rows = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else list(frame)
+        schema = STAGED_SCHEMAS[name]
+        cols = {c: [_value(r.get(c), t) for r in rows] for c, t in schema.items()}
+        out[name] = ibis.memtable(staged_arrow(name, cols))
+    return complete_tables(out)

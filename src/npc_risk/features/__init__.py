@@ -4,7 +4,7 @@
 """
 
 from npc_risk.features.derive import FeatureResult, derive_features, efi_category
-from npc_risk.features.tables import STAGED_SCHEMAS, complete_tables, memtables
+from npc_risk.features.tables import STAGED_SCHEMAS, complete_tables
 
 __all__ = ["STAGED_SCHEMAS", "FeatureResult", "complete_tables",
-           "derive_features", "efi_category", "memtables"]
+           "derive_features", "efi_category"]

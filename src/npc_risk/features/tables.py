@@ -8,10 +8,8 @@ code never branches on presence.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
 
 import ibis
-import pandas as pd
 import pyarrow as pa
 
 from npc_risk.schemas.tables import staged_schemas
@@ -23,7 +21,8 @@ STAGED_SCHEMAS: dict[str, dict[str, str]] = staged_schemas()
 _ARROW = {"string": pa.string(), "date": pa.date32(), "float64": pa.float64(), "int64": pa.int64()}
 
 
-def _arrow_table(name: str, columns: dict[str, list]) -> pa.Table:
+def staged_arrow(name: str, columns: dict[str, list]) -> pa.Table:
+    """An Arrow table with the staged columns of `name` (types as staged; absent columns null)."""
     schema = STAGED_SCHEMAS[name]
     return pa.table({c: pa.array(columns.get(c, [None] * _len(columns)), type=_ARROW[t])
                      for c, t in schema.items()})
@@ -35,7 +34,7 @@ def _len(columns: dict[str, list]) -> int:
 
 def empty_table(name: str) -> ibis.Table:
     """An empty ibis table with the staged columns of `name`."""
-    return ibis.memtable(_arrow_table(name, {}))
+    return ibis.memtable(staged_arrow(name, {}))
 
 
 def complete_tables(tables: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
@@ -45,31 +44,6 @@ def complete_tables(tables: Mapping[str, ibis.Table]) -> dict[str, ibis.Table]:
         if name not in out:
             out[name] = empty_table(name)
     return out
-
-
-def _value(v, typ: str):
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
-        return None
-    if typ == "date":
-        if isinstance(v, str):
-            return date.fromisoformat(v)
-        return v.date() if isinstance(v, (datetime, pd.Timestamp)) else v
-    return v
-
-
-def memtables(**frames: pd.DataFrame | list[dict]) -> dict[str, ibis.Table]:
-    """Typed ibis memtables from small frames (or lists of row dicts); missing columns are null.
-
-    Dates may be `datetime.date`, ISO strings or timestamps; they become staged `date` columns,
-    so a test can write `{"date": "2025-03-31"}`. Absent tables come back empty.
-    """
-    out = {}
-    for name, frame in frames.items():
-        rows = frame.to_dict("records") if isinstance(frame, pd.DataFrame) else list(frame)
-        schema = STAGED_SCHEMAS[name]
-        cols = {c: [_value(r.get(c), t) for r in rows] for c, t in schema.items()}
-        out[name] = ibis.memtable(_arrow_table(name, cols))
-    return complete_tables(out)
 
 
 def rows_memtable(rows: list[tuple], schema: dict[str, str]) -> ibis.Table:

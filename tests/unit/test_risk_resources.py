@@ -57,3 +57,9 @@ def test_files_parse():
     members = " ".join(templates["members"])
     for feature in table["feature"].unique():
         assert feature in members or feature.split("_")[0] + "_*" in members
+
+
+def test_opt_out_flags_are_never_predictors():
+    """Regression: the national data opt-out column is `ndo_optout`; the list said `ndo`, so the
+    flag reached the model as a predictor. Neither opt-out may ever predict admission."""
+    assert {"type1_optout", "ndo_optout"} <= NEVER_FEATURES

@@ -40,7 +40,8 @@ from npc_risk.frailty import EFI_CATEGORIES, HFRS_CATEGORIES
 # (not config) because using any of them would be a bug, not a modelling choice.
 NEVER_FEATURES = frozenset({
     "patient_id", "nhs_number", "practice_code", "practice_name", "pcn_code", "pcn_name",
-    "lcp_name", "lsoa_code", "ltc_conditions", "type1_optout", "ndo", "date_of_birth",
+    # ndo_optout was spelled "ndo" here, so the national data opt-out reached the model as a predictor
+    "lcp_name", "lsoa_code", "ltc_conditions", "type1_optout", "ndo_optout", "date_of_birth",
     "date_of_death", "neighbourhood", "label",
 })
 

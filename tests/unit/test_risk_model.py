@@ -73,9 +73,11 @@ def test_a_leaking_training_window_stops_training(frames):
                     training_window={k: v for k, v in WINDOW.items() if not k.startswith("eval_features")})
 
 
-def test_training_twice_gives_identical_scores(frames):
+def test_training_twice_gives_identical_scores(model, frames):
+    """A second training on the same frames, configuration and window as the session's model
+    gives identical scores and an identical card."""
     train, y, held, y_eval, _ = frames
-    a = train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
+    a = model
     b = train_model(train, y, held, y_eval, config=FAST, training_window=WINDOW)
     np.testing.assert_array_equal(score(a, held).to_numpy(), score(b, held).to_numpy())
     assert a.card == b.card

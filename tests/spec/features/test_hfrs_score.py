@@ -27,17 +27,32 @@ def test_hfrs_category_counted_once_and_worked_example(engine, codelists):
     assert p.loc["p", "hfrs_score"] == 10.3 and p.loc["p", "hfrs_category"] == "intermediate"
 
 
-@pytest.mark.parametrize("codes, score, category", [
-    (["R41", "R26"], 5.3, "intermediate"),
-    (["F05", "R50", "R50"], 3.3, "low"),
-    (["G81", "N17", "K52"], 6.5, "intermediate"),
-    (["F00", "G30", "F05", "R41"], 17.0, "high"),
-    (["F00", "G81", "R31", "R50", "D64"], 15.0, "intermediate"),  # 7.1+4.4+3.0+0.1+0.4
-    (["F00", "G81", "R31", "K52", "Z91"], 15.3, "high"),          # 7.1+4.4+3.0+0.3+0.5
-    (["R31", "Z75"], 5.0, "intermediate"),                       # exactly 5.0
-    (["R31", "H54"], 4.9, "low"),
-])
-def test_hfrs_category_edges_in_tenths(engine, codelists, codes, score, category):
+HFRS_EDGES = [
+    # codes (one spell each)                 score  category
+    (["R41", "R26"],                         5.3,   "intermediate"),
+    (["F05", "R50", "R50"],                  3.3,   "low"),
+    (["G81", "N17", "K52"],                  6.5,   "intermediate"),
+    (["F00", "G30", "F05", "R41"],           17.0,  "high"),
+    (["F00", "G81", "R31", "R50", "D64"],    15.0,  "intermediate"),  # 7.1+4.4+3.0+0.1+0.4
+    (["F00", "G81", "R31", "K52", "Z91"],    15.3,  "high"),          # 7.1+4.4+3.0+0.3+0.5
+    (["R31", "Z75"],                         5.0,   "intermediate"),  # exactly 5.0
+    (["R31", "H54"],                         4.9,   "low"),
+]
+
+
+@pytest.fixture(scope="module")
+def hfrs_edges(module_engine, codelists):
+    """One patient per row of HFRS_EDGES (`e<row>`), code i on a spell 5 + i days before T;
+    derived once."""
+    ids = [f"e{i}" for i in range(len(HFRS_EDGES))]
+    diags = [diagnosis(pid, 5 + i, c)
+             for pid, (codes, _, _) in zip(ids, HFRS_EDGES, strict=True) for i, c in enumerate(codes)]
+    _, person = derive(module_engine, codelists, ids, apcs_diagnoses=diags)
+    return person
+
+
+@pytest.mark.parametrize("codes, score, category", HFRS_EDGES)
+def test_hfrs_category_edges_in_tenths(hfrs_edges, codes, score, category):
     """low < 5, intermediate 5-15 inclusive, high > 15, summed in integer tenths (§2.1)."""
-    _, p = derive(engine, codelists, ["p"], apcs_diagnoses=[diagnosis("p", 5 + i, c) for i, c in enumerate(codes)])
-    assert p.loc["p", "hfrs_score"] == score and p.loc["p", "hfrs_category"] == category
+    p = hfrs_edges.loc[f"e{HFRS_EDGES.index((codes, score, category))}"]
+    assert p["hfrs_score"] == score and p["hfrs_category"] == category

@@ -45,22 +45,36 @@ def test_icd10_prefix_matching_of_code_lists(engine, codelists):
 EGFR = "1011481000000105"  # eGFR using creatinine (CKD-EPI) per 1.73 square metres
 
 
-@pytest.mark.parametrize("values, ckd", [
-    ([(400, 70.0), (200, 55.0), (10, 58.0)], True),    # last two 55, 58: best 58 < 60
-    ([(400, 50.0), (200, 55.0), (10, 61.0)], False),   # last two 55, 61: best 61 (recovered)
-    ([(10, 59.9)], True),                               # one value: it is the best
-    ([(10, 60.0)], False),                              # 60 is not < 60
-    ([(20, 45.0), (10, 0.0)], True),                    # bounds apply to the best: 45
-    ([(30, 40.0), (10, 40.0), (10, 90.0)], False),      # same day twice: the higher counts first
-    ([(-1, 40.0), (10, 41.0), (5, 42.0)], True),        # a value after T is not read
-])
-def test_cms_ckd_best_of_last_two_egfr(engine, codelists, values, ckd):
+EGFR_VALUES = [
+    # (days before T, eGFR) ...                       CMS CKD
+    ([(400, 70.0), (200, 55.0), (10, 58.0)],          True),   # last two 55, 58: best 58 < 60
+    ([(400, 50.0), (200, 55.0), (10, 61.0)],          False),  # last two 55, 61: best 61 (recovered)
+    ([(10, 59.9)],                                    True),   # one value: it is the best
+    ([(10, 60.0)],                                    False),  # 60 is not < 60
+    ([(20, 45.0), (10, 0.0)],                         True),   # bounds apply to the best: 45
+    ([(30, 40.0), (10, 40.0), (10, 90.0)],            False),  # same day twice: the higher counts first
+    ([(-1, 40.0), (10, 41.0), (5, 42.0)],             True),   # a value after T is not read
+]
+
+
+@pytest.fixture(scope="module")
+def egfr(module_engine, codelists):
+    """One patient per row of EGFR_VALUES (`c<row>`) with those eGFR values and a CKD stage 4
+    code 500 days before T (not part of the CMS rule); derived once."""
+    ids = [f"c{i}" for i in range(len(EGFR_VALUES))]
+    events = [event(pid, days, EGFR, value)
+              for pid, (values, _) in zip(ids, EGFR_VALUES, strict=True) for days, value in values]
+    events += [event(pid, 500, "431857002") for pid in ids]
+    _, person = derive(module_engine, codelists, ids, clinical_events=events)
+    return person
+
+
+@pytest.mark.parametrize("values, ckd", EGFR_VALUES)
+def test_cms_ckd_best_of_last_two_egfr(egfr, values, ckd):
     """CMS CKD (§3.1) is a lab rule: the higher of the last two eGFR values on or before T is
     < 60 mL/min (and > 0). CKD codes alone do not make the CMS condition (QOF's register does)."""
-    events = [event("p", days, EGFR, value) for days, value in values]
-    events.append(event("p", 500, "431857002"))  # CKD stage 4 code: not part of the CMS rule
-    _, p = derive(engine, codelists, ["p"], clinical_events=events)
-    assert p.loc["p", "ltc_ckd"] == ckd
+    row = EGFR_VALUES.index((values, ckd))
+    assert egfr.loc[f"c{row}", "ltc_ckd"] == ckd
 
 
 def test_one_code_maps_to_two_conditions(engine, codelists):

@@ -64,16 +64,30 @@ def test_overlapping_registrations_pick_latest_start_then_longest_then_practice_
     assert p.loc["r", "practice_code"] == "C3"
 
 
-@pytest.mark.parametrize("dob, age", [
-    ("1960-03-31", 66),  # birthday on T counts
-    ("1960-04-01", 65),  # birthday tomorrow
-    ("1960-03-01", 66),
-    ("2026-03-01", 0),
-])
-def test_age_in_whole_years_at_T(engine, codelists, dob, age):
-    p = person(engine, codelists, patients=[{"patient_id": "p", "date_of_birth": dob, "sex": "female"}],
-               practice_registrations=[{"patient_id": "p", "practice_code": "A1", "start_date": "2026-03-01"}])
-    assert p.loc["p", "age"] == age
+BIRTHS = [
+    # date_of_birth  age on T
+    ("1960-03-31",   66),  # birthday on T counts
+    ("1960-04-01",   65),  # birthday tomorrow
+    ("1960-03-01",   66),
+    ("2026-03-01",   0),
+]
+
+
+@pytest.fixture(scope="module")
+def ages(module_engine, codelists):
+    """One patient per row of BIRTHS (`b<row>`), registered since 2026-03-01; derived once."""
+    ids = [f"b{i}" for i in range(len(BIRTHS))]
+    return person(module_engine, codelists,
+                  patients=[{"patient_id": pid, "date_of_birth": dob, "sex": "female"}
+                            for pid, (dob, _) in zip(ids, BIRTHS, strict=True)],
+                  practice_registrations=[{"patient_id": pid, "practice_code": "A1", "start_date": "2026-03-01"}
+                                          for pid in ids])
+
+
+@pytest.mark.parametrize("dob, age", BIRTHS)
+def test_age_in_whole_years_at_T(ages, dob, age):
+    """Age is whole years at T: a birthday on T counts."""
+    assert ages.loc[f"b{BIRTHS.index((dob, age))}", "age"] == age
 
 
 #  date_of_birth  as_of       age  why

@@ -74,6 +74,13 @@ def run(engine, toml: str, tmp_path: Path) -> dict:
     return row | {"_cohort": cohort}
 
 
+@pytest.fixture(scope="module")
+def outcome(module_engine, tmp_path_factory) -> dict[str, dict]:
+    """run() under each rule set of the table above, once per module: {toml: row}."""
+    return {toml: run(module_engine, toml, tmp_path_factory.mktemp("rules"))
+            for toml in (DEFAULTS, BOTH, NONE)}
+
+
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
@@ -83,8 +90,8 @@ def run(engine, toml: str, tmp_path: Path) -> dict:
     ],
     ids=["defaults", "both-rules-both-classes", "no-rules"],
 )
-def test_each_output_class_applies_its_own_rules_and_counts_them(engine, toml, expected, tmp_path):
-    row = run(engine, toml, tmp_path)
+def test_each_output_class_applies_its_own_rules_and_counts_them(outcome, toml, expected):
+    row = outcome[toml]
     columns = ("excluded_type1_optout", "excluded_ndo_optout", "denominator",
                "planning_population", "ndo_excluded", "type1_excluded")
     assert tuple(row[c] for c in columns) == expected
@@ -93,17 +100,19 @@ def test_each_output_class_applies_its_own_rules_and_counts_them(engine, toml, e
                                  + row["type1_excluded"])
 
 
-def test_defaults_are_the_rules_the_pipeline_always_had(engine, tmp_path):
+def test_defaults_are_the_rules_the_pipeline_always_had(outcome):
     """Case-finding: type 1 opt-outs excluded (counted), the NDO ignored (direct care).
     Planning: the NDO applied (counted), type 1 ignored (aggregates are not identifiable)."""
-    row = run(engine, DEFAULTS, tmp_path)
+    row = outcome[DEFAULTS]
     assert row["excluded"] == 5 and row["excluded_ndo_optout"] == 0
     assert row["cohort_target"] == 1  # 2.5 % of 40: the opt-outs stay in the denominator
     assert not row["_cohort"] & {f"p{i:02d}" for i in range(5)}
 
 
-def test_case_finding_ndo_rule_removes_people_from_the_lists_only(engine, tmp_path):
-    row = run(engine, BOTH, tmp_path)
+def test_case_finding_ndo_rule_removes_people_from_the_lists_only(outcome):
+    """Case-finding NDO rule: the NDO people leave the lists and are counted; the cohort target
+    keeps its denominator of everyone."""
+    row = outcome[BOTH]
     assert row["excluded"] == 10  # 5 type 1 + 5 NDO (p03, p04 counted under type 1)
     assert row["cohort_target"] == 1 and row["denominator"] == 40
     assert not row["_cohort"] & {f"p{i:02d}" for i in range(10)}

@@ -11,8 +11,8 @@ OUT ?= out
 .PHONY: help env run test lint test-unit test-spec test-generative test-functional test-fast bench \
         calibrate sample-data dictionary clean
 
-# The coverage floor: what the suite measured when the floor was set. Raise it, never lower it.
-COVERAGE_FLOOR := 80
+# The coverage floor: the suite measured 94.8 % (fresh clone, 2026-12-01). Raise it, never lower it.
+COVERAGE_FLOOR := 94
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'

@@ -85,7 +85,7 @@ def test_ibis_twin_agrees_with_python_function(engine):
 def test_ibis_twin_agrees_on_non_ascii_blanks(engine):
     """Regression (Python's `\\s` is Unicode-aware, DuckDB's RE2 `\\s` is ASCII [\\t\\n\\f\\r ]): a
     code with a no-break space (U+00A0, common in spreadsheet exports) or a vertical tab must get
-    the same answer from both twins. Today Python gives 'I10' and the engine gives null."""
+    the same answer from both twins (the bug: Python gave 'I10' where the engine gave null)."""
     raws = ["I10\u00a0", "\u00a0F05.1", "J44.1\u000b"]
     table = ibis.memtable(pa.table({"raw": pa.array(raws, pa.string())}))
     got = engine.to_arrow(table.select(code=normalise_icd10_expr(table.raw)))["code"].to_pylist()

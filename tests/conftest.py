@@ -8,6 +8,9 @@ global numpy or `random` state.
 and generative test that runs ibis set logic takes one and runs its expressions on it.
 `codelists`, `hfrs_weights`, `small_frames`, `small_model`: built once per session from the
 builders in tests/builders/ (treat them as read-only).
+`built_codelists`: the code-list folder `codelists build` makes from the public exports beside
+the repository (REALLISTS, issue 9), once a session; tests that take it skip, saying why, where
+that folder is absent. The features chapter runs on it as well as on the packaged lists.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import random
 
 import numpy as np
 import pytest
+
+from tests.builders.reallists import NO_REALLISTS, REALLISTS
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +67,19 @@ def codelists():
     from tests.builders.features import packaged_codelists
 
     return packaged_codelists()
+
+
+@pytest.fixture(scope="session")
+def built_codelists(tmp_path_factory):
+    """(BuildResult, CodelistSet) of the folder built from REALLISTS, once a session."""
+    from npc_risk.codelists import load_codelists
+    from npc_risk.codelists.build import build_codelists
+
+    if not REALLISTS.is_dir():
+        pytest.skip(NO_REALLISTS)
+    output = tmp_path_factory.mktemp("codelists") / "built"
+    result = build_codelists(REALLISTS, output)
+    return result, load_codelists(output)
 
 
 @pytest.fixture(scope="session")

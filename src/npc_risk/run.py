@@ -25,7 +25,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from npc_risk import __version__, files, steps
-from npc_risk.codelists import CodelistSet, load_codelists
+from npc_risk.codelists import CodelistSet, default_folder, load_codelists
 from npc_risk.cohort import CohortResult, select_cohort
 from npc_risk.config import PipelineConfig
 from npc_risk.engine import Engine
@@ -228,8 +228,11 @@ def _manifest(*, config: PipelineConfig, as_of: date, ingested: IngestResult,
         "config_hash": config.digest(),
         "inputs": inputs,
         "codelists": {"folder": str(codelists.folder),
+                      "packaged": Path(codelists.folder).resolve() == default_folder().resolve(),
                       "manifest_sha256": file_sha256(lists_manifest)
-                      if lists_manifest.exists() else None},
+                      if lists_manifest.exists() else None,
+                      "lists": {cl.name: {"version": cl.version, "sha256": cl.sha256}
+                                for cl in sorted(codelists.lists.values(), key=lambda c: c.name)}},
         "unmatched_codes": unmatched,
         "model_files": {p.name: file_sha256(p) for p in model_files},
         "steps": record.counts,

@@ -25,20 +25,17 @@ from typer.testing import CliRunner
 
 from npc_risk.cli import app
 from npc_risk.codelists import default_folder, load_codelists
-from npc_risk.codelists.build import build_codelists, enumerated_parents, load_mapping
+from npc_risk.codelists.build import enumerated_parents, load_mapping
 from npc_risk.codelists.formats import code_problem
 from npc_risk.codes.icd10 import normalise_icd10
 from npc_risk.hashing import file_sha256
+from tests.builders.reallists import NO_REALLISTS, REALLISTS
 
-REALLISTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reallists"
 USAGE = REALLISTS / "usage" / "hes-apc-icd10-usage-2023-24.csv"
 EXTRACT = Path(__file__).resolve().parents[2] / "sample_data" / "extract"
 FLOOR = 0.90
 
-pytestmark = pytest.mark.skipif(
-    not REALLISTS.is_dir(),
-    reason=f"public code-list exports not found at {REALLISTS} (issue 9: they live beside the "
-           "repository in ../shared/reallists, never inside it)")
+pytestmark = pytest.mark.skipif(not REALLISTS.is_dir(), reason=NO_REALLISTS)
 
 
 def _public_codes(stem: str, system: str) -> set[str] | None:
@@ -61,10 +58,8 @@ def _held(code: str, built: set[str], match: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    output = tmp_path_factory.mktemp("codelists") / "built"
-    result = build_codelists(REALLISTS, output)
-    return result, load_codelists(output)
+def built(built_codelists):
+    return built_codelists
 
 
 def coverage_rows(cs) -> list[dict]:
@@ -152,7 +147,8 @@ def _restore_logging():
 @pytest.mark.parametrize("preset", ["cambridge", "qof"])
 def test_a_run_on_the_sample_city_uses_the_built_folder(built, tmp_path, preset):
     """[features] codelists = the built folder: the run exits 0 and its manifest names the folder
-    and the hash of the manifest that pins every list's release and sha256."""
+    and the hash of the manifest that pins every list's release and sha256, and each list's
+    release and hash, so a reader sees which lists a run used without the folder at hand."""
     result, _ = built
     config = tmp_path / "built.toml"
     config.write_text(f'[features]\npreset = "{preset}"\ncodelists = "{result.output}"\n\n'
@@ -163,3 +159,8 @@ def test_a_run_on_the_sample_city_uses_the_built_folder(built, tmp_path, preset)
     manifest = json.loads((tmp_path / "out" / "2026-03-31" / "manifest.json").read_text())
     assert manifest["codelists"]["folder"] == str(result.output)
     assert manifest["codelists"]["manifest_sha256"] == file_sha256(result.output / "manifest.toml")
+    lists = manifest["codelists"]["lists"]
+    assert manifest["codelists"]["packaged"] is False
+    assert lists["ltc-epilepsy.snomedct"] == {"version": "unversioned",  # the export's name has no tag
+                                              "sha256": file_sha256(result.output / "ltc-epilepsy.snomedct.csv")}
+    assert set(lists) == set(load_codelists(result.output).lists)

@@ -110,6 +110,8 @@ def test_manifest_records_provenance(published: Path):
         assert table["rows_read"] == table["accepted"] + table["quarantined"]
     assert len(manifest["config_hash"]) == 64
     assert manifest["codelists"]["manifest_sha256"]
+    assert manifest["codelists"]["packaged"] is True  # the starter lists: said, so nobody mistakes them
+    assert all(len(v["sha256"]) == 64 and v["version"] for v in manifest["codelists"]["lists"].values())
     assert any(name.endswith(".card.json") for name in manifest["model_files"])
 
 

@@ -279,8 +279,9 @@ MANIFEST: tuple[ManifestKey, ...] = (
     ManifestKey("config_hash", "text (sha256)", "run", "Hash of the configuration; also in every Parquet footer."),
     ManifestKey("inputs", "{table: {file, sha256, rows_read, accepted, quarantined, reasons, notes}}", "run",
                 "Each input file, its hash and its row counts (quarantine reasons counted)."),
-    ManifestKey("codelists", "{folder, manifest_sha256}", "run",
-                "The code-list folder used and the hash of its manifest."),
+    ManifestKey("codelists", "{folder, packaged, manifest_sha256, lists: {list: {version, sha256}}}", "run",
+                "The code-list folder used (packaged: true for the starter lists, not for real data), the "
+                "hash of its manifest, and each list's release and hash."),
     ManifestKey("unmatched_codes", "[{source, coding_system, events, unmatched_codes, unmatched_events}]", "run",
                 "Per source, how many codes and events matched no code list."),
     ManifestKey("model_files", "{file name: sha256}", "run",

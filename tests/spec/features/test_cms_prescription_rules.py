@@ -96,7 +96,7 @@ def test_painful_condition_from_four_analgesic_issues(engine, codelists):
 
 
 PREGABALIN = "20556411000001107"   # Pregabalin 20mg/ml oral solution (med-antiepileptics)
-EPILEPSY = "313307000"             # Epilepsy currently treated (ltc-epilepsy)
+EPILEPSY = "84757009"              # Epilepsy (ltc-epilepsy; EPIL_COD)
 
 
 def test_painful_condition_antiepileptic_arm_unless_epilepsy(engine, codelists):

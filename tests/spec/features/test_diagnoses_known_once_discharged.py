@@ -26,11 +26,14 @@ def people(module_engine, codelists):
                  "discharged_after": "2025-04-20", "still_open": None}
     patients = [{"patient_id": i, "date_of_birth": "1935-01-01", "sex": "female"} for i in ids]
     regs = [{"patient_id": i, "practice_code": "A1", "start_date": "2000-01-01"} for i in ids]
-    diagnoses = [  # F00 dementia in Alzheimer's (HFRS 7.1) and W19 fall (3.2) on one spell each
+    # F001 dementia in Alzheimer's disease with late onset (HFRS category F00: 7.1) and W19 fall
+    # (3.2) on one spell each. F001, not a bare F00: the real dementia lists name 4-character codes
+    # only, and the test must pass with a folder built from them as well as the packaged one.
+    diagnoses = [
         {"spell_id": f"s-{i}-{code}", "patient_id": i, "admission_date": "2025-03-15",
          "discharge_date": discharge[i], "admission_method": "21", "position": pos,
          "icd10_code": code, "icd10_code3": code[:3]}
-        for i in ids for pos, code in enumerate(["F00", "W19"])
+        for i in ids for pos, code in enumerate(["F001", "W19"])
     ]
     _, person = derive_tables(module_engine, codelists, as_of=T, patients=patients,
                               practice_registrations=regs, apcs_diagnoses=diagnoses)

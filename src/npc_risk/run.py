@@ -31,7 +31,7 @@ from npc_risk.config import PipelineConfig
 from npc_risk.engine import Engine
 from npc_risk.hashing import file_sha256
 from npc_risk.ingest import IngestResult
-from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
+from npc_risk.planning.statistics import neighbourhood_statistics, planning_optout, publishable_neighbourhoods
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.risk import TrainedModel, load_model, save_model
 from npc_risk.runlock import remove_leftovers, run_lock
@@ -174,7 +174,8 @@ def _select(engine: Engine, ingested: IngestResult, current: steps.Features, sco
                           config=config, model=model)
     stats = engine.cache(neighbourhood_statistics(
         selected.patients, selected.report, optouts=config.outputs.planning.applied))
-    ranked = selected.patients
+    ranked = selected.patients.mutate(
+        planning_optout=planning_optout(selected.patients, config.outputs.planning.applied))
     counts = {"eligible": engine.count(ranked.filter(ranked.eligible)),
               "selected": engine.count(selected.cohort)}
     return Selection(

@@ -22,13 +22,14 @@ from npc_risk.planning.statistics import neighbourhood_statistics, publishable_n
 
 DEFAULTS = dict(
     nhs_number=None, practice_code="A1", pcn_code="P1", pcn_name="PCN One", lcp_name="L1",
-    age=70, sex="female", imd_decile=5, ltc_count=0, ltc_conditions="", efi_deficits=0,
+    age=70, sex="female", ethnicity_group="White", imd_decile=5, ltc_count=0, ltc_conditions="", efi_deficits=0,
     efi_score=0.0, efi_category="fit", hfrs_score=0.0, hfrs_category="low",
     emergency_admissions_12m=0, emergency_bed_days_12m=0, elective_admissions_12m=0,
     ae_attendances_12m=0, outpatient_attendances_12m=0, outpatient_dnas_12m=0,
     gp_appointments_12m=0, social_care_packages_active=0, emergency_admissions_24m=0,
     ae_attendances_24m=0, outpatient_attendances_24m=0, gp_appointments_24m=0, palliative_care=False,
     care_home=False, type1_optout=False, risk_score=0.5, drivers="",
+    planning_optout=None,  # the run adds it (planning.statistics.planning_optout); none opted out
 )
 
 
@@ -62,7 +63,8 @@ def toy_neighbourhood() -> list[dict]:
 # (from_pylist would type them `null`): as the feature and risk steps type them.
 _TYPES = {name: {bool: pa.bool_(), int: pa.int64(), float: pa.float64(), str: pa.string()}[type(v)]
           for name, v in DEFAULTS.items() if v is not None} | {"nhs_number": pa.string(),
-                                                                "patient_id": pa.string()}
+                                                                "patient_id": pa.string(),
+                                                                "planning_optout": pa.string()}
 
 
 def scored_table(rows: Sequence[dict]) -> pa.Table:

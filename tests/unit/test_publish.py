@@ -20,7 +20,7 @@ from npc_risk.errors import NpcRiskError
 from npc_risk.planning.statistics import neighbourhood_statistics, publishable_neighbourhoods
 from npc_risk.publish import previous_run, publish_run
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
-from tests.builders.people import person
+from tests.builders.people import person, scored_table
 
 AS_OF = date(2026, 3, 31)
 
@@ -33,7 +33,7 @@ def scored(bed_days=float) -> ibis.Table:
         rows.append(person(f"p{i:03d}", lcp_name=lcp, pcn_code=f"P{i % 3}", ltc_count=3,
                            risk_score=((i * 37) % 100) / 100,
                            emergency_bed_days_12m=bed_days(i % 5)))
-    return ibis.memtable(pa.Table.from_pylist(rows))
+    return ibis.memtable(scored_table(rows))
 
 
 def with_drivers(table: ibis.Table) -> ibis.Table:

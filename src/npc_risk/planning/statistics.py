@@ -264,18 +264,23 @@ def neighbourhood_statistics(
     return stats.order_by(row_order(stats))
 
 
-def _with_planning_reason(patients: ir.Table, optouts: Collection[str]) -> ir.Table:
-    """`_removed`: the first applied planning opt-out (PLANNING_REMOVALS order) or null;
-    `_lcp`: the person's LCP (or `unmapped`); `_all`: one key for the city. A missing flag
-    column counts as nobody opted out."""
+def planning_optout(patients: ir.Table, optouts: Collection[str]) -> ir.StringValue:
+    """The first applied planning opt-out (PLANNING_REMOVALS order) that leaves a person out of
+    the planning figures, or null. A missing flag column counts as nobody opted out. Published
+    as patients.parquet's `planning_optout`, so the data packs count the same people."""
     branches = [
         (patients[flag].fill_null(False), flag)
         for flag in PLANNING_REMOVALS
         if flag in optouts and flag in patients.columns
     ]
-    reason = ibis.cases(*branches, else_=ibis.null("string")) if branches else ibis.null("string")
+    return ibis.cases(*branches, else_=ibis.null("string")) if branches else ibis.null("string")
+
+
+def _with_planning_reason(patients: ir.Table, optouts: Collection[str]) -> ir.Table:
+    """`_removed`: `planning_optout`; `_lcp`: the person's LCP (or `unmapped`); `_all`: one key
+    for the city."""
     return patients.mutate(
-        _removed=reason,
+        _removed=planning_optout(patients, optouts),
         _lcp=ibis.coalesce(patients.lcp_name.cast("string"), ibis.literal(UNMAPPED)),
         _all=ibis.literal(CITY_KEY),
     )

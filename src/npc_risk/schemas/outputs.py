@@ -78,8 +78,14 @@ PATIENTS = Output(
         _c("neighbourhood", TEXT, False,
            "Key of the person's neighbourhood, the unit the cohort is ranked within: PCN code, LCP name or practice "
            "code ([cohort] neighbourhood); `unmapped` if the practice has none."),
+        _c("neighbourhood_name", TEXT, False,
+           "Display name of the neighbourhood: PCN name, LCP name or practice code."),
+        _c("lcp_name", TEXT, True,
+           "Local care partnership (or integrated neighbourhood team) of the person's practice; empty if none."),
         _c("age", INT, False, "Age in whole years on the as-of date."),
         _c("sex", TEXT, False, "Recorded sex: female, male, intersex or unknown."),
+        _c("ethnicity_group", TEXT, True,
+           "Ethnicity, 2001 census 5-group plus Unknown, as in the extract; empty if the extract had none."),
         _c("imd_decile", INT, True,
            "National IMD decile of the LSOA of residence (1 = most deprived 10%); empty if the LSOA is unknown."),
         _c("ltc_count", INT, False,
@@ -123,6 +129,9 @@ PATIENTS = Output(
         _c("exclusion_reason", TEXT, True,
            "Why an eligible person is not a candidate: palliative_care, care_home, type1_optout, ndo_optout or "
            "no_risk_score (the first that applies); empty otherwise."),
+        _c("planning_optout", TEXT, True,
+           "The opt-out that leaves the person out of the planning figures ([outputs.planning]: ndo_optout, "
+           "type1_optout); empty for everyone counted in neighbourhoods.parquet and the data packs."),
         _c("neighbourhood_rank", INT, True,
            "Rank among the neighbourhood's candidates, 1 = highest risk (ties: more eFI deficits, more LTCs, then "
            "patient_id); empty unless eligible and not excluded."),

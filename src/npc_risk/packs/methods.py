@@ -94,6 +94,7 @@ def esp_band(age: int) -> str:
 
 
 # ------------------------------------------------------------------------------ count limits
+@functools.cache  # scipy's ppf costs ~0.4 ms a call; a pack asks for two values thousands of times
 def z(confidence: float) -> float:
     """The two-sided standard normal quantile: 1.959964 at 0.95, 3.090232 at 0.998."""
     _check_confidence(confidence)

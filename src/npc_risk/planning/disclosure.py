@@ -219,9 +219,41 @@ def _audit(values: Mapping[Hashable, int], families: tuple[Family, ...], withhel
     and withhold the smallest non-zero known cell with a non-zero coefficient in it.
     """
     touching = [f for f in families if any(c in withheld for c in (f.parent, *f.children))]
+    for component in _components(touching, withheld):
+        found = _audit_component(values, component, withheld, hidden)
+        if found is not None:
+            return found
+    return None
+
+
+def _components(families: list[Family], withheld: set[Hashable]) -> list[list[Family]]:
+    """The families split into groups that share no withheld cell: their equations are
+    independent, so each group's unknowns can be solved on their own (a few small SVDs instead of
+    one large one; the answer is the same). Groups in order of their first family."""
+    parent = list(range(len(families)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[Hashable, int] = {}
+    for i, family in enumerate(families):
+        for cell in (family.parent, *family.children):
+            if cell in withheld:
+                j = first.setdefault(cell, i)
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Family]] = {}
+    for i, family in enumerate(families):
+        groups.setdefault(find(i), []).append(family)
+    return list(groups.values())
+
+
+def _audit_component(values: Mapping[Hashable, int], touching: list[Family], withheld: set[Hashable],
+                     hidden: set[Hashable]) -> Hashable | None:
+    """`_audit` on one group of families that shares no withheld cell with the others."""
     unknown = sorted({c for f in touching for c in (f.parent, *f.children) if c in withheld})
-    if not touching:
-        return None
     known = sorted({c for f in touching for c in (f.parent, *f.children) if c not in withheld})
     col = {c: i for i, c in enumerate(unknown)}
     kcol = {c: i for i, c in enumerate(known)}
@@ -233,17 +265,21 @@ def _audit(values: Mapping[Hashable, int], families: tuple[Family, ...], withhel
                 a[r, col[cell]] += sign
             else:
                 b[r, kcol[cell]] += sign
-    _, singular, vt = np.linalg.svd(a)
-    rank = int((singular > 1e-9).sum())
-    null = vt[rank:]
+    # The null space of `a` is that of the small symmetric aᵀa (unknowns x unknowns), whose
+    # eigen-decomposition is far cheaper than an SVD of `a` (families x unknowns) and gives the
+    # pseudo-inverse for free: a combination c with aᵀc = e_j (cell j determined) is a (aᵀa)⁺ e_j.
+    # Entries of `a` are small integers, so zero eigenvalues are zero to ~1e-12.
+    eigenvalues, vectors = np.linalg.eigh(a.T @ a)
+    tolerance = 1e-8 * max(1.0, float(eigenvalues.max(initial=0.0)))
+    zero = eigenvalues <= tolerance
+    null = vectors[:, zero].T
+    inverse = np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, eigenvalues))
     for cell in unknown:
         if cell in hidden and not is_small(values[cell]):
             continue
         if null.size and np.abs(null[:, col[cell]]).max() > 1e-9:
             continue
-        target = np.zeros(len(unknown))
-        target[col[cell]] = 1.0
-        combination = np.linalg.lstsq(a.T, target, rcond=None)[0]
+        combination = a @ (vectors @ (vectors[col[cell]] * inverse))
         weights = b.T @ combination
         involved = [c for c in known if abs(weights[kcol[c]]) > 1e-9]
         non_zero = [c for c in involved if values[c] > 0]

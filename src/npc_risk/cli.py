@@ -174,6 +174,26 @@ def calibrate(
     stdout.print(render.calibration_table(rows))
 
 
+@app.command()
+@_user_errors
+def pack(
+    run_dir: Annotated[Path, typer.Option("--run", help="A published run folder, OUT/<as-of> (reads only its outputs).")],
+    output: Output,
+    neighbourhood: Annotated[list[str] | None, typer.Option("--neighbourhood", help="Only this neighbourhood's pack (repeat for more); LCP and city packs are always written.")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print each pack to PDF with headless Chromium.")] = True,
+    contact: Annotated[str | None, typer.Option("--contact", help="Who to contact about the packs, printed in each.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write the neighbourhood data packs of a run: one HTML page (and PDF) per neighbourhood, per
+    LCP and for the city, an index, and every figure as tidy data (pack_data.parquet / .csv)."""
+    _logging(quiet)
+    result = pipeline.pack(run=run_dir, output=output, neighbourhoods=tuple(neighbourhood or ()), pdf=pdf,
+                           contact=contact)
+    if not quiet:
+        stdout.print(f"wrote {len(result.pages)} packs, {len(result.pdfs)} PDFs and {result.figures} figures "
+                     f"to {result.output}")
+
+
 codelists_app = typer.Typer(help="Show and verify the clinical code lists.", no_args_is_help=True)
 app.add_typer(codelists_app, name="codelists")
 Folder = Annotated[Path | None, typer.Option("--folder", help="A code-list folder (default: the packaged lists).")]

@@ -132,6 +132,15 @@ def codelists_build(*, downloads: Path, output: Path, allow_missing: bool = Fals
     return build_codelists(Path(downloads), Path(output), allow_missing=allow_missing)
 
 
+# -------------------------------------------------------------------------- data packs
+def pack(*, run: Path, output: Path, neighbourhoods: tuple[str, ...] = (), pdf: bool = True,
+         contact: str | None = None):
+    """Neighbourhood data packs from a published run (npc_risk.packs.build); returns PackResult."""
+    from npc_risk.packs.build import build_packs  # noqa: PLC0415 (matplotlib: only this command)
+
+    return build_packs(Path(run), Path(output), neighbourhoods=neighbourhoods, pdf=pdf, contact=contact)
+
+
 # -------------------------------------------------------------------------- synthetic city
 def generate(*, patients: int, seed: int, as_of: date, output: Path, dirt_rate: float):
     """Write a synthetic city (extract + truth); see npc_risk.synth."""

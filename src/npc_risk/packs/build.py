@@ -1,0 +1,323 @@
+"""`npc-risk pack`: one HTML data pack per neighbourhood, per LCP and for the city, an index page,
+a PDF of each, and the tidy data behind every figure.
+
+Input is a published run folder only (patients.parquet, neighbourhoods.parquet, manifest.json and
+the model card); no extract is read and no person-level value leaves the run folder: the engine
+counts strata (packs/indicators.py), the figures table is disclosure-controlled once
+(packs/figures.py) and every page is drawn from that table and from the already-suppressed
+neighbourhoods.parquet. Output:
+
+    DIR/index.html                    links to every pack
+    DIR/<level>-<key>.html / .pdf     one self-contained page per area (inline SVG charts)
+    DIR/pack_data.parquet / .csv      the tidy figures (figures.COLUMNS)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from npc_risk import __version__, files
+from npc_risk.engine import Engine
+from npc_risk.errors import InputFileError, OutputError
+from npc_risk.packs import charts, focus
+from npc_risk.packs.figures import CITY, pack_figures
+from npc_risk.packs.indicators import (
+    band_label,
+    count_conditions,
+    count_strata,
+    planning_population,
+    risk_deciles,
+)
+from npc_risk.packs.pdf import print_pdfs
+from npc_risk.planning.disclosure import SMALL_MAX, display_suppressed
+
+# The Leeds seed's concentration figures, shown beside each area's (the top 5 % by risk use...)
+LEEDS_TOP_SHARE = {"emergency_bed_days": 50.0, "outpatient_attendances": 19.0, "social_care_packages": 80.0}
+LEEDS_TOP_GP_APPOINTMENTS = 15.0  # a year per person in the top 5 %
+CONCENTRATION = (  # neighbourhoods.parquet column, what it measures, the Leeds figure
+    ("pct_emergency_bed_days_top", "Unplanned bed days", LEEDS_TOP_SHARE["emergency_bed_days"]),
+    ("pct_outpatient_attendances_top", "Outpatient attendances", LEEDS_TOP_SHARE["outpatient_attendances"]),
+    ("pct_social_care_packages_top", "Social care packages", LEEDS_TOP_SHARE["social_care_packages"]),
+)
+REQUIRED = ("patients.parquet", "neighbourhoods.parquet", "manifest.json")
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("npc_risk.packs", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined,
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+
+@dataclass
+class PackResult:
+    output: Path
+    pages: list[Path] = field(default_factory=list)
+    pdfs: list[Path] = field(default_factory=list)
+    figures: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def slug(level: str, key: str) -> str:
+    """File stem of an area's pack: `neighbourhood-U60001`, `lcp-south-leeds-lcp`, `city`."""
+    if level == "city":
+        return "city"
+    return f"{level}-" + (re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-") or "unnamed")
+
+
+def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = (), pdf: bool = True,
+                contact: str | None = None) -> PackResult:
+    """Write the packs of the run in `run_dir` to `output` (module docstring). `neighbourhoods`
+    limits the neighbourhood packs to those keys (LCP and city packs are always written)."""
+    run_dir, output = Path(run_dir), Path(output)
+    missing = [name for name in REQUIRED if not (run_dir / name).exists()]
+    if missing:
+        raise InputFileError(f"{run_dir}: not a published run folder ({', '.join(missing)} missing); pass "
+                             "--run OUT/<as-of>, the folder `npc-risk run` published")
+    result = PackResult(output)
+    started = time.perf_counter()
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    with Engine.open() as engine:
+        people = planning_population(engine, run_dir)
+        strata, conditions = count_strata(engine, people), count_conditions(engine, people)
+        risk = risk_deciles(engine, people)
+    result.seconds["count"] = time.perf_counter() - started
+    started = time.perf_counter()
+    table = pack_figures(strata, conditions, risk)
+    result.figures = len(table)
+    result.seconds["figures"] = time.perf_counter() - started
+    started = time.perf_counter()
+    planning = pq.read_table(run_dir / "neighbourhoods.parquet").to_pandas()
+    unknown = sorted(set(neighbourhoods) - set(table.loc[table.level == "neighbourhood", "area"]))
+    if unknown:
+        raise InputFileError(f"{run_dir / 'patients.parquet'}: no neighbourhood {unknown[0]!r} in this run; "
+                             "pass keys from neighbourhoods.parquet's neighbourhood column")
+    output.mkdir(parents=True, exist_ok=True)
+    context = _shared(manifest, run_dir, contact)
+    areas = _areas(table, neighbourhoods)
+    for level, key, name in areas:
+        page = output / f"{slug(level, key)}.html"
+        html = TEMPLATES.get_template("pack.html.j2").render(
+            **context, **_page(table, planning, level, key, name))
+        files.write_text(html, page)
+        result.pages.append(page)
+    index = TEMPLATES.get_template("index.html.j2").render(
+        **context, areas=[{"level": lv, "key": k, "name": n, "file": f"{slug(lv, k)}.html"} for lv, k, n in areas])
+    files.write_text(index, output / "index.html")
+    _write_tidy(table, output, manifest)
+    result.seconds["pages"] = time.perf_counter() - started
+    if pdf:
+        started = time.perf_counter()
+        result.pdfs = print_pdfs(result.pages)
+        result.seconds["pdf"] = time.perf_counter() - started
+    return result
+
+
+def _areas(table: pd.DataFrame, only: Sequence[str]) -> list[tuple[str, str, str]]:
+    seen = table[["level", "area", "area_name"]].drop_duplicates()
+    out = []
+    for level in ("city", "lcp", "neighbourhood"):
+        for row in seen[seen.level == level].sort_values("area").itertuples():
+            if level == "neighbourhood" and only and row.area not in only:
+                continue
+            out.append((level, row.area, row.area_name))
+    return out
+
+
+def _write_tidy(table: pd.DataFrame, output: Path, manifest: dict) -> None:
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.replace_schema_metadata({
+        b"npc_risk.as_of": str(manifest.get("as_of", "")).encode(), b"npc_risk.version": __version__.encode(),
+        b"npc_risk.output": b"pack_data.parquet", b"npc_risk.output_class": b"planning"})
+    tmp = output / ".pack_data.parquet.tmp"
+    try:
+        pq.write_table(arrow, tmp, compression="zstd")
+        tmp.replace(output / "pack_data.parquet")
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot write pack_data.parquet ({exc.strerror}); check the folder "
+                          "is writable and has free space") from None
+    files.write_text(table.to_csv(index=False, lineterminator="\n"), output / "pack_data.csv")
+
+
+def _shared(manifest: dict, run_dir: Path, contact: str | None) -> dict:
+    """What every page says about the run: as-of date, code lists, model card, suppression."""
+    lists = manifest.get("codelists", {})
+    card = None
+    cards = sorted((run_dir / "model").glob("*.card.json")) if (run_dir / "model").is_dir() else []
+    if cards:
+        data = json.loads(cards[0].read_text(encoding="utf-8"))
+        evaluation = data.get("evaluation", {})
+        card = {"auroc": evaluation.get("auroc"), "base_rate": evaluation.get("base_rate"),
+                "estimator": data.get("model", {}).get("estimator"), "outcome": data.get("outcome")}
+    return {
+        "as_of": manifest.get("as_of"), "version": __version__,
+        "codelists_packaged": lists.get("packaged"), "codelists_sha": (lists.get("manifest_sha256") or "")[:12],
+        "codelists_count": len(lists.get("lists", {})), "card": card, "small_max": SMALL_MAX,
+        "contact": contact or "your ICB population health data team (set the contact with `npc-risk pack --contact`)",
+        "risk_method": manifest.get("config", {}).get("risk", {}).get("method"),
+    }
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "*"
+    return f"{value:,.{digits}f}"
+
+
+def _count(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return display_suppressed(None)
+    return f"{int(value):,}"
+
+
+def _rows(table: pd.DataFrame, **match) -> list[dict]:
+    mask = pd.Series(True, index=table.index)
+    for k, v in match.items():
+        mask &= table[k] == v
+    records = table[mask].to_dict("records")
+    for r in records:
+        for k, v in r.items():
+            if isinstance(v, float) and v != v:
+                r[k] = None
+    return records
+
+
+def _page(table: pd.DataFrame, planning: pd.DataFrame, level: str, key: str, name: str) -> dict:
+    """Everything one page shows (the template only formats)."""
+    mine = table[(table.level == level) & (table.area == key)]
+    city = table[table.level == "city"]
+    need = [r for r in _rows(mine, section="need") if r["statistic"] in ("crude", "dsr")]
+    isr = {r["indicator"]: r for r in _rows(mine, statistic="isr")}
+    use = _rows(mine, section="use", statistic="crude")
+    pyramid_rows = _rows(mine, indicator="population")
+    city_pyramid = {r["breakdown"].split(":", 1)[1]: r["value"] for r in _rows(city, indicator="population")}
+    cells = {r["breakdown"].split(":", 1)[1]: r["value"] for r in pyramid_rows}
+    bands = sorted({c.split("|")[0] for c in city_pyramid if c != "other|other"})
+    labels = [band_label(int(b)) for b in bands]
+    relabel = {f"{b}|{s}": f"{lab}|{s}" for b, lab in zip(bands, labels, strict=True) for s in ("female", "male")}
+    plan = planning[(planning.level == level) & (planning.neighbourhood == (key if level != "city" else "all"))]
+    plan_row = {k: (None if isinstance(v, float) and v != v else v)
+                for k, v in (plan.iloc[0].to_dict() if len(plan) else {}).items()}
+    total = next((r["denominator"] for r in pyramid_rows), None)
+    focus_result = focus.where_to_focus(table, level, key, name) if level != "city" else focus.city_summary(table)
+    return {
+        "level": level, "key": key, "name": name, "population": _count(total),
+        "pyramid_svg": charts.pyramid({relabel[c]: v for c, v in cells.items() if c in relabel},
+                                      {relabel[c]: v for c, v in city_pyramid.items() if c in relabel},
+                                      labels),
+        "pyramid_rows": [{"cell": relabel.get(r["breakdown"].split(":", 1)[1], "other recorded sex"),
+                          "count": _count(r["numerator"]), "pct": _fmt(r["value"]), "city": _fmt(r["comparator"])}
+                         for r in pyramid_rows],
+        "mix": {dim: [{"group": r["breakdown"].split(":", 1)[1], "count": _count(r["numerator"]),
+                       "pct": _fmt(r["value"]), "city": _fmt(r["comparator"])}
+                      for r in _rows(mine, indicator=ind)]
+                for dim, ind in (("IMD quintile (1 = most deprived)", "population_imd"),
+                                 ("Ethnic group", "population_ethnicity"))},
+        "need": _need_rows(need, isr), "use": _use_rows(use, isr),
+        "concentration": [{"what": what, "here": _fmt(plan_row.get(col)), "leeds": _fmt(leeds, 0),
+                           "city": _fmt(_city_value(planning, col))} for col, what, leeds in CONCENTRATION]
+        + [{"what": "GP appointments a year per person in the top 5 %",
+            "here": _fmt(plan_row.get("gp_appointments_per_person_top")), "leeds": _fmt(LEEDS_TOP_GP_APPOINTMENTS, 0),
+            "city": _fmt(_city_value(planning, "gp_appointments_per_person_top"))}],
+        "cohort": _cohort(plan_row), "risk": _risk(mine),
+        "fairness": _fairness(mine), "focus": focus_result,
+    }
+
+
+def _city_value(planning: pd.DataFrame, column: str):
+    row = planning[planning.level == "city"]
+    value = row.iloc[0][column] if len(row) else None
+    return None if isinstance(value, float) and value != value else value
+
+
+def _need_rows(need: list[dict], isr: dict) -> list[dict]:
+    by_indicator: dict[str, dict] = {}
+    for r in need:
+        entry = by_indicator.setdefault(r["indicator"], {"label": r["label"], "count": _count(r["numerator"]),
+                                                         "denominator": _count(r["denominator"])})
+        entry[r["statistic"]] = {"value": _fmt(r["value"]), "ci": _ci(r), "city": _fmt(r["comparator"]),
+                                 "sig": r["significance"]}
+    out = []
+    for ind, entry in sorted(by_indicator.items(), key=lambda kv: (not kv[0].startswith(("ltc3", "frail", "hfrs")),
+                                                                  kv[1]["label"])):
+        entry.setdefault("dsr", {"value": "*", "ci": "", "city": "*", "sig": "not compared"})
+        entry["isr"] = _isr_cell(isr.get(ind))
+        out.append(entry)
+    return out
+
+
+def _use_rows(use: list[dict], isr: dict) -> list[dict]:
+    return [{"label": r["label"], "count": _count(r["numerator"]), "value": _fmt(r["value"]), "ci": _ci(r),
+             "city": _fmt(r["comparator"]), "sig": r["significance"], "isr": _isr_cell(isr.get(r["indicator"]))}
+            for r in use]
+
+
+def _isr_cell(r: dict | None) -> dict:
+    if not r:
+        return {"value": "*", "ci": "", "sig": "not compared", "excess": "*"}
+    return {"value": _fmt(r["value"], 0), "ci": _ci(r, 0), "sig": r["significance"],
+            "excess": _fmt(r["excess"], 0) if r["excess"] is not None else "*"}
+
+
+def _ci(r: dict, digits: int = 1) -> str:
+    if r.get("lower") is None or r.get("upper") is None:
+        return ""
+    return f"{_fmt(r['lower'], digits)} to {_fmt(r['upper'], digits)}"
+
+
+def _cohort(plan: dict) -> list[dict]:
+    items = [("Registered population", "population"), ("Cohort denominator", "denominator"),
+             ("Cohort target (2-3 %)", "cohort_target"), ("Eligible (any route)", "eligible"),
+             ("  eligible by 3+ long-term conditions", "eligible_ltc"),
+             ("  eligible by moderate/severe frailty (65+)", "eligible_frailty"),
+             ("  eligible by HFRS > 15", "eligible_hfrs"), ("Excluded", "excluded"),
+             ("  palliative care", "excluded_palliative_care"), ("  care home", "excluded_care_home"),
+             ("  type 1 opt-out", "excluded_type1_optout"), ("  national data opt-out", "excluded_ndo_optout"),
+             ("  no risk score", "excluded_no_risk_score"), ("Selected", "selected"),
+             ("Selected as % of denominator", "pct_selected_of_denominator"),
+             ("Entered since the previous run", "entered"), ("Left since the previous run", "left"),
+             ("Stayed", "stayed")]
+    return [{"what": what, "value": (_fmt(plan.get(col)) + " %" if col.startswith("pct") else _count(plan.get(col)))}
+            for what, col in items]
+
+
+def _risk(mine: pd.DataFrame) -> dict:
+    rows = _rows(mine, indicator="risk_distribution")
+    groups = [r["breakdown"].split(":", 1)[1].lstrip("0") or "0" for r in rows]
+    groups = [g if not g.startswith("-") else "0" + g for g in groups]
+    return {"svg": charts.bars(groups, [r["value"] for r in rows], xlabel="% of people with a risk score"),
+            "rows": [{"group": g, "count": _count(r["numerator"]), "pct": _fmt(r["value"])}
+                     for g, r in zip(groups, rows, strict=True)]}
+
+
+def _fairness(mine: pd.DataFrame) -> list[dict]:
+    out = []
+    for dim, title in (("imd", "IMD quintile (1 = most deprived)"), ("sex", "Sex"), ("age", "Age band"),
+                       ("ethnicity", "Ethnic group")):
+        cohort = {r["breakdown"]: r for r in _rows(mine, indicator="cohort_mix")
+                  if r["breakdown"].startswith(dim + ":")}
+        need = {r["breakdown"]: r for r in _rows(mine, indicator="need_mix") if r["breakdown"].startswith(dim + ":")}
+        keys = sorted(cohort)
+        groups = [k.split(":", 1)[1] for k in keys]
+        out.append({
+            "title": title,
+            "svg": charts.paired_bars(groups, [cohort[k]["value"] for k in keys],
+                                      [need[k]["value"] if k in need else None for k in keys],
+                                      labels=("Cohort", "Emergency admissions"), xlabel="% of the area's total"),
+            "rows": [{"group": g, "cohort": _count(cohort[k]["numerator"]), "cohort_pct": _fmt(cohort[k]["value"]),
+                      "need": _count(need[k]["numerator"]) if k in need else "*",
+                      "need_pct": _fmt(need[k]["value"]) if k in need else "*"}
+                     for g, k in zip(groups, keys, strict=True)],
+        })
+    return out
+
+
+__all__ = ["CITY", "PackResult", "build_packs", "slug"]

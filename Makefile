@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen --no-sync
 AS_OF ?= 2026-03-31
 OUT ?= out
 
-.PHONY: help env run test lint test-unit test-spec test-generative test-functional test-fast bench \
+.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast bench \
         calibrate sample-data dictionary clean
 
 # The coverage floor: the suite measured 94.8 % (fresh clone, 2026-12-01). Raise it, never lower it.
@@ -27,7 +27,10 @@ env: .venv/.synced  ## create or update the virtual environment from uv.lock
 run: env  ## the nightly pipeline on sample_data/ with the embedded DuckDB, outputs under out/
 	$(RUN) npc-risk run --input sample_data/extract --output $(OUT) --as-of $(AS_OF) --pipeline pipelines/leeds_npc.toml
 
-test: env lint  ## lint, then the whole test suite with a coverage report (fails under the floor)
+browser:  ## Debian's chromium, for the pack PDFs and the browser tests (installed when missing; needs root)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: env lint browser  ## lint, then the whole test suite with a coverage report (fails under the floor)
 	$(RUN) pytest -q --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 lint: env  ## ruff: pyflakes, pycodestyle, import order, bugbear, pyupgrade
@@ -53,6 +56,9 @@ bench: env  ## time the pipeline on the 1M-person city against DuckDB's scan of 
 
 calibrate: env  ## print the generated city's magnitudes beside the NHS reference targets
 	$(RUN) npc-risk calibrate --input sample_data
+
+packs: run browser  ## the neighbourhood data packs of the sample run, under $(OUT)/packs
+	$(RUN) npc-risk pack --run $(OUT)/$(AS_OF) --output $(OUT)/packs
 
 sample-data: env  ## regenerate the committed sample city (about 5,000 people)
 	rm -rf sample_data

@@ -42,7 +42,8 @@ def sentence(rows: list[dict], name: str) -> str:
                 "for: no single indicator stands out as a focus from these data.")
     parts = []
     for r in rows:
-        words = f"{r['label'].lower()} ({r['value']:.0f} % of the expected level"
+        label = r["label"] if r["label"][1:2].isupper() else r["label"][:1].lower() + r["label"][1:]
+        words = f"{label} ({r['value']:.0f} % of the expected level"
         words += f", about {r['excess']:.0f} more than expected a year" if r["excess"] and r["excess"] >= 1 else ""
         words += ", outside the funnel's 99.8 % limits)" if r["outlier"] == "higher" else ")"
         parts.append(words)

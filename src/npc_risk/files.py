@@ -8,14 +8,21 @@ to a temporary name first and renamed into place, so a crash never leaves half a
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import ibis
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -26,12 +33,41 @@ if TYPE_CHECKING:
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
-SUPPORTED_SUFFIXES = (".parquet", ".csv")
+SUPPORTED_SUFFIXES = (".csv.gz", ".csv", ".parquet")  # longest first
 
 
 # ------------------------------------------------------------------------------------ extracts
+def table_name(path: Path) -> str | None:
+    """The table a path in an extract folder holds, or None if it is not a table file.
+
+    `<table>.csv`, `<table>.csv.gz`, `<table>.parquet`, or a folder of Parquet part files
+    (`<table>/part-0.parquet ...` or `<table>.parquet/part-0.parquet ...`, as Spark and
+    ibis' `to_parquet` on Spark write them; engine-notes.md).
+    """
+    lower = path.name.lower()
+    if path.is_dir():
+        if not parquet_parts(path):
+            return None
+        return path.name[: -len(".parquet")] if lower.endswith(".parquet") else path.name
+    if not path.is_file():
+        return None
+    for suffix in SUPPORTED_SUFFIXES:
+        if lower.endswith(suffix):
+            return path.name[: -len(suffix)]
+    return None
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The Parquet files of a table: the file itself, or the visible `*.parquet` part files of
+    a folder (Spark's `_SUCCESS` and `.crc` files, and hidden files, are not parts)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.iterdir()
+                  if p.is_file() and p.name.lower().endswith(".parquet") and not p.name.startswith((".", "_")))
+
+
 def extract_files(folder: Path) -> dict[str, Path]:
-    """Map table name -> file for an extract folder holding `<table>.parquet` or `<table>.csv`."""
+    """Map table name -> file (or folder of Parquet parts) for an extract folder."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputFileError(
@@ -40,11 +76,11 @@ def extract_files(folder: Path) -> dict[str, Path]:
         )
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
+        if path.name.startswith("."):
             continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        name = table_name(path)
+        if name is None:
             continue
-        name = path.stem
         if name in found:
             raise InputFileError(
                 f"{path}: table {name!r} is given twice ({found[name].name} and {path.name}); "
@@ -54,32 +90,78 @@ def extract_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def read_raw(engine: Engine, path: Path, *, name: str) -> ibis.Table:
-    """Register a CSV or Parquet file as a table.
+def is_empty(path: Path) -> bool:
+    """A zero-byte file (a table whose export wrote nothing, not even a header row)."""
+    path = Path(path)
+    return path.is_file() and path.stat().st_size == 0
+
+
+@dataclass
+class RawTable:
+    """A table file registered on the engine, before any contract rule.
+
+    `table`: CSV rows with every column as text, or Parquet with its own types.
+    `header`: the column names as the file gives them, in file order (blank names as "").
+    `malformed`: CSV lines that could not be split into the header's columns (columns `line`,
+    `reason`, `text`: the line's first 10,000 characters, as DuckDB keeps them; patient-level),
+    or None when there were none; `malformed_counts` counts them per reason. `staged`: the work
+    files behind them (discard() removes them).
+    """
+
+    table: ibis.Table
+    header: tuple[str, ...]
+    malformed: ibis.Table | None = None
+    malformed_counts: dict[str, int] = field(default_factory=dict)
+    staged: tuple[Path, ...] = ()
+
+    def discard(self) -> None:
+        """Remove the staged work files (patient-level text) once the table is written."""
+        for path in self.staged:
+            path.unlink(missing_ok=True)
+
+    def duplicates(self) -> dict[str, list[int]]:
+        """Column names given more than once (compared without case, as DuckDB and SQL
+        compare them), each with its 1-based positions in the header. Blank names are not
+        compared."""
+        positions: dict[str, list[int]] = {}
+        for i, name in enumerate(self.header, start=1):
+            if name:
+                positions.setdefault(name.lower(), []).append(i)
+        return {self.header[p[0] - 1]: p for p in positions.values() if len(p) > 1}
+
+
+def read_raw(engine: Engine, path: Path, *, name: str, scratch: Path, expected: Collection[str] = ()) -> RawTable:
+    """Register a CSV file, a Parquet file or a folder of Parquet parts as a raw table.
 
     CSV is read with every column as text, so that ingest can quarantine a row with an
-    unparseable value (with a reason) instead of the reader failing the whole file. Parquet keeps
-    its own column types: ingest parses only the columns whose type differs from the contract.
-    Raises InputFileError for a file that cannot be read at all.
+    unparseable value (with a reason) instead of the reader failing the whole file. Its format
+    comes from its header row and the contract, never from the data rows (_csv_format): a
+    malformed data line cannot be taken for the header. A line that cannot be split into the
+    header's columns (too many or too few fields, unbalanced quotes, not UTF-8, longer than
+    2 MiB) is kept aside with its line number and a reason (RawTable.malformed), and the rest
+    of the file is read. The file is parsed once, by DuckDB, into `<scratch>/<name>.raw.parquet`
+    (owner-only, all text), whatever the engine.
+
+    Parquet keeps its own column types: ingest parses only the columns whose type differs from
+    the contract. Raises InputFileError for a file that cannot be read at all.
     """
     path = Path(path)
-    con = engine.con
+    kind = "PARQUET" if path.is_dir() or path.name.lower().endswith(".parquet") else "CSV"
     try:
-        if path.suffix.lower() == ".csv":
-            table = con.read_csv(str(path), table_name=f"raw_{name}", all_varchar=True, header=True)
-            # Parse the whole file now: a malformed line further down would otherwise fail
-            # later, and DuckDB's message quotes the offending line (patient values).
-            table.count().to_pyarrow()
-        else:
-            table = con.read_parquet(str(path), table_name=f"raw_{name}")
-            table.limit(1).to_pyarrow()  # Parquet footers and schemas are checked on open
+        if kind == "CSV":
+            return _read_csv(engine, path, name=name, scratch=Path(scratch), expected=set(expected))
+        parts = parquet_parts(path)
+        header = tuple(pq.read_schema(parts[0]).names)
+        source = [str(p) for p in parts] if path.is_dir() else str(path)
+        table = engine.con.read_parquet(source, table_name=f"raw_{name}")
+        table.limit(1).to_pyarrow()  # Parquet footers and schemas are checked on open
     except read_errors() as exc:
-        reason = type(exc).__name__
+        # The engine's message may quote a data line (patient values): only its type is shown.
         raise InputFileError(
-            f"{path}: cannot be read as {path.suffix.lstrip('.').upper()} ({reason}); "
-            "check the file is complete and UTF-8 CSV with a header row, or valid Parquet"
+            f"{path}: cannot be read as {kind} ({type(exc).__name__}); check the file is complete "
+            "and UTF-8 CSV with a header row, or valid Parquet"
         ) from None
-    return table
+    return RawTable(table, header)
 
 
 def read_errors() -> tuple[type[BaseException], ...]:
@@ -87,7 +169,8 @@ def read_errors() -> tuple[type[BaseException], ...]:
     import duckdb  # noqa: PLC0415
 
     errors: list[type[BaseException]] = [duckdb.IOException, duckdb.InvalidInputException,
-                                         duckdb.ConversionException, OSError, UnicodeDecodeError]
+                                         duckdb.ConversionException, OSError, EOFError,
+                                         UnicodeDecodeError, pa.ArrowException]
     try:
         from pyspark.errors import AnalysisException  # noqa: PLC0415
     except ImportError:
@@ -95,6 +178,353 @@ def read_errors() -> tuple[type[BaseException], ...]:
     else:
         errors.append(AnalysisException)
     return tuple(errors)
+
+
+# ----------------------------------------------------------------------------------------- CSV
+CSV_DELIMITERS = (",", "\t", ";", "|")  # in order of preference when the header cannot tell
+GZIP_MAGIC = b"\x1f\x8b"
+# DuckDB's own default max_line_size, made explicit so that the quarantine reason states it. No
+# field of the contract comes near it (the longest, a SUS spell's diagnoses, is a few kB), so a
+# longer line is a broken one (e.g. a stray quote) and is quarantined, not read.
+MAX_LINE_BYTES = 2 * 1024 * 1024
+_BLOCK = 8 * 1024 * 1024
+
+# DuckDB rejects-table error types -> quarantine reason, most telling first (a line can break
+# several: a short line gets one MISSING COLUMNS per absent field).
+MALFORMED_REASONS = {
+    "LINE SIZE OVER MAXIMUM": "malformed line: longer than 2 MiB",
+    "INVALID ENCODING": "malformed line: not UTF-8",
+    "INVALID UNICODE": "malformed line: not UTF-8",
+    "UNQUOTED VALUE": "malformed line: unbalanced quotes",
+    "TOO MANY COLUMNS": "malformed line: more fields than the header",
+    "MISSING COLUMNS": "malformed line: fewer fields than the header",
+}
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """What a CSV file's header row says: compression, delimiter and the column names."""
+
+    compression: str  # "gzip" or "none", from the file's first bytes (not its name)
+    delimiter: str
+    header: tuple[str, ...]
+
+
+def _open_bytes(path: Path, compression: str) -> BinaryIO:
+    return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")
+
+
+def csv_format(path: Path, expected: Collection[str] = ()) -> CsvFormat:
+    """Read a CSV file's format from its first line and the contract's column names.
+
+    The delimiter is the one of CSV_DELIMITERS that splits the header row into the most
+    `expected` column names (then into the most fields; then the first in the list). The data
+    rows play no part: a sniffer that looked at them took an unquoted comma in a practice name
+    for the header of a two-row file (issue 10, finding 7).
+    """
+    path = Path(path)
+    with open(path, "rb") as handle:
+        compression = "gzip" if handle.read(2) == GZIP_MAGIC else "none"
+    with _open_bytes(path, compression) as handle:
+        first = b""
+        while not re.search(rb"[\r\n]", first) and len(first) <= MAX_LINE_BYTES:
+            block = handle.read(64 * 1024)
+            if not block:
+                break
+            first += block
+    line = re.split(rb"\r\n|\r|\n", first, maxsplit=1)[0]
+    if len(line) > MAX_LINE_BYTES:
+        raise InputFileError(
+            f"{path}: the first line is longer than 2 MiB, so it is not a header row; the file "
+            "must be CSV with a header row naming its columns"
+        )
+    try:
+        text = line.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise InputFileError(
+            f"{path}: the header row is not UTF-8 text; save the file as UTF-8 CSV"
+        ) from None
+    expected = set(expected)
+    best: tuple[tuple[int, int, int], str, list[str]] | None = None
+    for rank, delimiter in enumerate(CSV_DELIMITERS):
+        fields = [f.strip() for f in next(csv.reader([text], delimiter=delimiter), [""])] or [""]
+        key = (sum(f in expected for f in fields), len(fields), -rank)
+        if best is None or key > best[0]:
+            best = (key, delimiter, fields)
+    _, delimiter, fields = best
+    return CsvFormat(compression, delimiter, tuple(fields))
+
+
+def _reader_names(header: tuple[str, ...]) -> list[str]:
+    """Unique column names for the reader: a blank or repeated name (DuckDB compares names
+    without case) gets its position appended. Ingest reports repeated names as an error after
+    the required columns are found (RawTable.duplicates)."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(header, start=1):
+        candidate = name if name and name.lower() not in seen else f"{name or 'column'} (column {i})"
+        while candidate.lower() in seen:
+            candidate += "'"
+        seen.add(candidate.lower())
+        names.append(candidate)
+    return names
+
+
+def _read_csv(engine: Engine, path: Path, *, name: str, scratch: Path, expected: set[str]) -> RawTable:
+    fmt = csv_format(path, expected)
+    private_dir(scratch)
+    staged = scratch / f"{name}.raw.parquet"
+    lines = scratch / f"{name}.malformed_lines.parquet"
+    copy = scratch / f".{name}.lf.csv"
+    con, own = _duckdb(engine)
+    try:
+        try:
+            counts = _stage_csv(con, path, fmt, staged=staged, lines=lines)
+        except read_errors():
+            # DuckDB's strict parser stops at a file mixing line endings (CRLF and LF rows, or a
+            # stray CR inside a field): read a copy with every line break made LF instead.
+            if not _has_carriage_return(path, fmt.compression):
+                raise
+            _normalise_line_breaks(path, fmt.compression, copy)
+            counts = _stage_csv(con, copy, CsvFormat("none", fmt.delimiter, fmt.header),
+                                staged=staged, lines=lines)
+    finally:
+        if own:
+            con.close()
+    table = engine.con.read_parquet(str(staged), table_name=f"raw_{name}")
+    malformed = engine.con.read_parquet(str(lines), table_name=f"malformed_{name}") if counts else None
+    return RawTable(table, fmt.header, malformed, counts, staged=(staged, lines, copy))
+
+
+def _duckdb(engine: Engine):
+    """The DuckDB connection that parses CSV: the engine's own (its memory limit and spill
+    folder apply), or a private one when the engine is another backend."""
+    import duckdb  # noqa: PLC0415
+
+    if engine.backend == "duckdb":
+        return engine.con.con, False
+    return duckdb.connect(), True
+
+
+class LinesUnaccounted(AssertionError):
+    """The CSV reader returned and rejected fewer records than the file has lines: a defect of
+    the reader (rows would be lost silently), not of the file. Counts only in the message."""
+
+
+def _stage_csv(con, path: Path, fmt: CsvFormat, *, staged: Path, lines: Path) -> dict[str, int]:
+    """Parse `path` once into `staged` (text Parquet); lines DuckDB rejects go to `lines`
+    (line, reason, text) with their physical line numbers. Returns the count per reason.
+
+    `parallel = false`: DuckDB 2.0's parallel CSV scanner with store_rejects silently lost rows
+    once a buffer held many rejected lines (1M lines, the first half with an extra field: 0 of
+    the 500,000 good rows returned and 450,617 of the 500,000 bad ones recorded; serial: all of
+    both), and it parsed 120 MB no faster on 2 cores. The reader's count is checked against the
+    file's own lines all the same (scan_lines). Every value is a query parameter (file paths may
+    hold an apostrophe: issue 10, finding 4).
+    """
+    tag = uuid.uuid4().hex
+    rejects, scans, errors = f"npc_rejects_{tag}", f"npc_scans_{tag}", f"npc_lines_{tag}"
+    tmp = staged.with_name(f".{staged.name}.tmp-{os.getpid()}")
+    columns = {n: "VARCHAR" for n in _reader_names(fmt.header)}
+    registered = False
+    try:
+        (good,), = con.execute(
+            "COPY (SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns, "
+            "delim = $delim, quote = '\"', escape = '\"', compression = $compression, "
+            "max_line_size = $max_line, null_padding = false, strict_mode = true, parallel = false, "
+            f"store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}', rejects_limit = 0)"
+            ") TO $out (FORMAT parquet, COMPRESSION snappy)",
+            {"path": str(path), "columns": columns, "delim": fmt.delimiter, "compression": fmt.compression,
+             "max_line": MAX_LINE_BYTES, "out": str(tmp)},
+        ).fetchall()
+        _owner_only(tmp)
+        # One row per rejected line, with its most telling error.
+        priority = " ".join(f"WHEN ? THEN {i}" for i in range(len(MALFORMED_REASONS)))
+        reason = " ".join("WHEN ? THEN ?" for _ in MALFORMED_REASONS)
+        con.execute(
+            f"CREATE TEMP TABLE {errors} AS SELECT byte_offset, "
+            f"CASE error_type {reason} ELSE 'malformed line: ' || lower(error_type) END AS reason, text FROM ("
+            "SELECT line_byte_position AS byte_offset, "
+            f"arg_min(error_type, CASE error_type {priority} ELSE 99 END) AS error_type, "
+            "trim(any_value(csv_line), chr(10) || chr(13)) AS text "
+            f"FROM {rejects} GROUP BY line_byte_position)",
+            [*(p for kv in MALFORMED_REASONS.items() for p in kv), *MALFORMED_REASONS],
+        ).fetchall()
+        offsets = np.asarray(con.execute(f"SELECT byte_offset FROM {errors} ORDER BY byte_offset")
+                             .fetchnumpy()["byte_offset"], dtype=np.int64)
+        scan = scan_lines(path, fmt.compression, offsets)
+        numbers = scan.numbers
+        dropped = _unaccounted_record(path, fmt, read=int(good), rejected=len(offsets), scan=scan)
+        if dropped is not None:  # the unterminated quoted record the serial reader left out
+            line, text = dropped
+            past_the_end = np.iinfo(np.int64).max  # it has no offset of the reader's
+            con.execute(f"INSERT INTO {errors} VALUES (?, ?, ?)",
+                        [past_the_end, MALFORMED_REASONS["UNQUOTED VALUE"], text]).fetchall()
+            offsets, numbers = np.append(offsets, past_the_end), np.append(numbers, line)
+        os.replace(tmp, staged)
+        if len(offsets) == 0:
+            lines.unlink(missing_ok=True)
+            return {}
+        con.register(f"{errors}_numbers", pa.table({"byte_offset": pa.array(offsets, pa.int64()),
+                                                    "line": pa.array(numbers, pa.int64())}))
+        registered = True
+        tmp_lines = lines.with_name(f".{lines.name}.tmp-{os.getpid()}")
+        con.execute(
+            f"COPY (SELECT n.line, e.reason, e.text FROM {errors} e JOIN {errors}_numbers n USING (byte_offset) "
+            "ORDER BY n.line) TO $out (FORMAT parquet, COMPRESSION snappy)", {"out": str(tmp_lines)}).fetchall()
+        _owner_only(tmp_lines)
+        os.replace(tmp_lines, lines)
+        counts = con.execute(f"SELECT reason, count(*) FROM {errors} GROUP BY reason").fetchall()
+        return {reason: int(n) for reason, n in counts}
+    finally:
+        if registered:
+            con.unregister(f"{errors}_numbers")
+        for table in (errors, rejects, scans):
+            con.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
+        tmp.unlink(missing_ok=True)
+
+
+def _unaccounted_record(path: Path, fmt: CsvFormat, *, read: int, rejected: int,
+                        scan: LineScan) -> tuple[int, str] | None:
+    """Check the reader's records (read + rejected) against the file; return the one record it
+    may leave out (line number, first line), or raise LinesUnaccounted.
+
+    Without a quote in the file every non-empty line after the header is one record, exactly.
+    With quotes a record may span lines, so fewer records than lines is checked by counting the
+    records again with Python's csv module (C; about 1 s per million rows, and only then). The
+    serial reader leaves out a quoted field left open to the end of the file (a delivery cut
+    short inside quotes, or a stray opening quote): that record is returned, to be quarantined
+    as unbalanced quotes, as the parallel reader did.
+    """
+    records, data_lines = read + rejected, scan.lines - 1  # minus the header row
+    if records == data_lines:
+        return None
+    counted = None
+    if records < data_lines and scan.quoted:
+        counted = _csv_records(path, fmt)
+        if counted.records == records:
+            return None
+        if counted.records == records + 1 and counted.last_quotes % 2 == 1:
+            return counted.last_line, counted.last_text[:10_000]
+    raise LinesUnaccounted(
+        f"{path}: the CSV reader accounted for {records:,} records ({read:,} read, {rejected:,} "
+        f"rejected) in {data_lines:,} non-empty lines after the header"
+        + (f" ({counted.records:,} records)" if counted else "")
+    )
+
+
+@dataclass(frozen=True)
+class _CsvRecords:
+    records: int  # non-empty records after the header
+    last_line: int  # the line where the last of them starts
+    last_text: str  # ... that line
+    last_quotes: int  # double quotes in the last record (odd: its quoted field never closes)
+
+
+def _csv_records(path: Path, fmt: CsvFormat) -> _CsvRecords:
+    """Count a CSV's records with Python's csv module (quote and escape `"`, as DuckDB reads it)."""
+
+    class Lines:
+        """The file's lines as csv.reader pulls them, noting the first line of each record."""
+
+        def __init__(self, handle):
+            self.handle, self.number, self.start, self.first, self.quotes = handle, 0, 1, "", 0
+
+        def __iter__(self):
+            return self
+
+        def __next__(self) -> str:
+            line = next(self.handle)
+            self.number += 1
+            if self.number == self.start:
+                self.first, self.quotes = line.rstrip("\r\n"), 0
+            self.quotes += line.count('"')
+            return line
+
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)  # a record may be the rest of the file
+    try:
+        with _open_bytes(path, fmt.compression) as raw, io.TextIOWrapper(
+                raw, encoding="utf-8", errors="replace", newline="") as text:
+            lines = Lines(text)
+            reader = csv.reader(lines, delimiter=fmt.delimiter, quotechar='"', doublequote=True, strict=False)
+            next(reader, None)  # the header
+            records, last = 0, (0, "", 0)
+            while True:
+                lines.start = lines.number + 1
+                row = next(reader, None)
+                if row is None:
+                    break
+                if row:  # an empty line is no record (DuckDB skips them too)
+                    records += 1
+                    last = (lines.start, lines.first, lines.quotes)
+    finally:
+        csv.field_size_limit(limit)
+    return _CsvRecords(records, *last)
+
+
+@dataclass(frozen=True)
+class LineScan:
+    numbers: np.ndarray  # the 1-based line of each offset asked for
+    lines: int  # non-empty lines (DuckDB skips empty ones)
+    quoted: bool  # the file holds a double quote (so a record may span lines)
+
+
+def scan_lines(path: Path, compression: str, offsets) -> LineScan:
+    """One pass over a (decompressed) file, a block at a time: the line number of each byte
+    offset (ascending), the number of non-empty lines, and whether any quote occurs.
+
+    A line break is LF, CRLF or a lone CR, as an editor counts them; a quoted field that spans
+    lines counts its lines, so the number is the line a person finds in the file (DuckDB's own
+    `line` counts records, and skips empty lines).
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    numbers = np.empty(len(offsets), dtype=np.int64)
+    breaks, start, done, nonempty, quoted = 0, 0, 0, 0, False
+    previous = 10  # the byte before the file: as if after a line break
+    with _open_bytes(path, compression) as handle:
+        while block := handle.read(_BLOCK):
+            data = np.frombuffer(block, dtype=np.uint8)
+            before = np.empty_like(data)
+            before[0] = previous
+            before[1:] = data[:-1]
+            is_break = (data == 10) | (data == 13)
+            after_break = (before == 10) | (before == 13)
+            nonempty += int(np.count_nonzero(~is_break & after_break))
+            quoted = quoted or bool((data == 34).any())
+            at = np.flatnonzero((data == 13) | ((data == 10) & (before != 13))) + start  # CRLF: its CR
+            end = start + len(block)
+            upto = int(np.searchsorted(offsets, end, side="left"))
+            numbers[done:upto] = breaks + np.searchsorted(at, offsets[done:upto], side="left") + 1
+            breaks += len(at)
+            done, start, previous = upto, end, int(data[-1])
+    numbers[done:] = breaks + 1
+    return LineScan(numbers, nonempty, quoted)
+
+
+def _has_carriage_return(path: Path, compression: str) -> bool:
+    with _open_bytes(path, compression) as handle:
+        while block := handle.read(_BLOCK):
+            if b"\r" in block:
+                return True
+    return False
+
+
+def _normalise_line_breaks(path: Path, compression: str, target: Path) -> None:
+    """Copy a (decompressed) file with every CRLF and lone CR made LF, owner-only. Each line
+    break stays one line break, so line numbers are those of the original file."""
+    with _open_bytes(path, compression) as source, open(target, "wb") as out:
+        os.chmod(target, PRIVATE_FILE_MODE)
+        pending_cr = False
+        while block := source.read(_BLOCK):
+            if pending_cr:
+                block = b"\r" + block
+            pending_cr = block.endswith(b"\r")
+            if pending_cr:
+                block = block[:-1]
+            out.write(block.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        if pending_cr:
+            out.write(b"\n")
 
 
 def open_parquet(engine: Engine, path: Path) -> ibis.Table:

@@ -12,8 +12,16 @@ rules in schemas/tables.py) names the first rule the row breaks. The annotated r
 once to `<work>/ingest/<table>.parquet` (typed values, plus the raw text of quarantined rows
 only), and the accepted table is that file filtered on `reason IS NULL`: no second copy.
 
+CSV lines that cannot be split into the header's columns (an unquoted comma in a practice name,
+a row cut short, a truncated last line, unbalanced quotes, not UTF-8, longer than 2 MiB) are
+read and quarantined too, with the line number: `quarantine/<table>.malformed_lines.parquet`
+(line, reason, text), written only when there are any, and counted in the table's report under
+reasons starting `malformed line:` (files.read_raw). An integer column takes whole numbers only:
+`3.5` and `1e1` are unparseable, not rounded to 4 and 10 (`3.0` is 3).
+
 What stops the run instead (a user error naming file, column and fix): a missing required table
-or column, an unreadable file, an unknown table name.
+or column, a column named twice, a zero-byte required table, an unreadable file, an unknown table
+name. A zero-byte optional table is read as an absent one, with a note in its report.
 """
 
 from __future__ import annotations
@@ -45,7 +53,11 @@ from npc_risk.schemas.tables import (
 log = logging.getLogger(__name__)
 
 ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9:.+]*)?$"
-
+# A whole number as digits (a sign, and `.0` as pandas writes an integer column holding nulls, are
+# allowed). DuckDB's own cast rounds `3.5` to 4 and reads `1e1` as 10, `0x10` as 16 and `1_000` as
+# 1000: an IMD decile of 3.5 was accepted as 4 (issue 10, finding 8).
+WHOLE_NUMBER = r"^[+-]?[0-9]+(\.0*)?$"
+EMPTY_FILE_NOTE = "file is empty (0 bytes): read as an absent optional table"
 
 
 @dataclass
@@ -87,6 +99,9 @@ def _parse(text: ir.StringValue, target: str) -> ir.Value:
     if target == "date":
         iso = ibis.ifelse(text.re_search(ISO_DATE), text.substr(0, 10), ibis.null("string"))
         return iso.try_cast("date")
+    if target == "int64":
+        whole = ibis.ifelse(text.re_search(WHOLE_NUMBER), text.re_replace(r"\.0*$", ""), ibis.null("string"))
+        return whole.try_cast(target)
     return text.try_cast(target)
 
 
@@ -158,6 +173,24 @@ def _check_columns(spec: TableSpec, raw: ir.Table, path: Path) -> ir.Table:
             "present and named as in schemas/data_dictionary.md"
         )
     return raw.mutate(**additions) if additions else raw
+
+
+def _check_duplicates(raw: files.RawTable, path: Path) -> None:
+    """Fail on a column named twice: which copy holds the data is anyone's guess (the reader
+    silently took the first). Checked after the required columns are found, so the header is
+    known to be a header row and its names are not patient values."""
+    duplicates = raw.duplicates()
+    if not duplicates:
+        return
+    name, positions = next(iter(duplicates.items()))
+    spelled = sorted({raw.header[p - 1] for p in positions})
+    more = f" (and {len(duplicates) - 1} more repeated names)" if len(duplicates) > 1 else ""
+    raise InputFileError(
+        f"{path}: column {name!r} appears {len(positions)} times in the header (columns "
+        f"{', '.join(map(str, positions))}"
+        + (f", spelled {', '.join(map(repr, spelled))}; names are compared without case" if len(spelled) > 1 else "")
+        + f"){more}; rename or remove the extra copies so that each column is named once"
+    )
 
 
 # ---------------------------------------------------------------------------------- annotation
@@ -277,6 +310,11 @@ def _resolve_files(input_dir: Path) -> dict[str, tuple[Path, Callable | None]]:
                 f"{Path(input_dir) / spec.name}.parquet: required table {spec.name!r} not found "
                 f"in {input_dir}; add {spec.name}.parquet or {spec.name}.csv to the extract"
             )
+        if spec.required and files.is_empty(resolved[spec.name][0]):
+            raise InputFileError(
+                f"{resolved[spec.name][0]}: required table {spec.name!r} is an empty file (0 bytes); "
+                "export it again (a table with no rows still needs its header row)"
+            )
     return resolved
 
 
@@ -291,7 +329,9 @@ def ingest_extract(
     """Validate every table of an extract folder and return the accepted tables.
 
     Writes `<work_dir>/ingest/<table>.parquet` (annotated rows) and
-    `<work_dir>/quarantine/<table>.parquet` (raw values + reason) for each table present.
+    `<work_dir>/quarantine/<table>.parquet` (raw values + reason) for each table present, and
+    `<work_dir>/quarantine/<table>.malformed_lines.parquet` (line, reason, text) for a CSV with
+    lines that could not be split into its columns.
     """
     resolved = _resolve_files(Path(input_dir))
     ingest_dir = files.private_dir(Path(work_dir) / "ingest")
@@ -304,10 +344,15 @@ def ingest_extract(
             reports.append(TableReport(spec.name, None))
             continue
         path, adapter = resolved[spec.name]
-        raw = files.read_raw(engine, path, name=spec.name)
-        if adapter is not None:
-            raw = adapter(raw, path)
+        if files.is_empty(path):  # optional: a required one has failed in _resolve_files
+            tables[spec.name] = _empty(spec)
+            reports.append(TableReport(spec.name, path.name, notes={EMPTY_FILE_NOTE: 1}))
+            log.info("ingest %s: %s is empty (0 bytes), read as an absent optional table", spec.name, path.name)
+            continue
+        read = files.read_raw(engine, path, name=spec.name, scratch=ingest_dir, expected=_columns(spec))
+        raw = adapter(read.table, path) if adapter is not None else read.table
         raw = _check_columns(spec, raw, path)
+        _check_duplicates(read, path)
         annotated = annotate(engine, spec, raw, as_of=as_of, accepted=tables)
         try:
             written = files.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
@@ -326,7 +371,11 @@ def ingest_extract(
                                **{c: quarantined[f"raw_{c}"] for c in columns}).order_by(["reason", *columns]),
             quarantine_dir / f"{spec.name}.parquet",
         )
-        reports.append(_report(spec.name, path, stored))
+        if read.malformed is not None:
+            files.write_parquet(read.malformed.order_by("line"),
+                                quarantine_dir / f"{spec.name}.malformed_lines.parquet")
+        read.discard()
+        reports.append(_report(spec.name, path, stored, malformed=read.malformed_counts))
     tables["apcs_diagnoses"], invalid_tokens = _apcs_diagnoses(engine, tables["apcs"], ingest_dir)
     apcs_report = next(r for r in reports if r.table == "apcs")
     apcs_report.notes["diagnosis tokens not valid ICD-10 (dropped)"] = invalid_tokens
@@ -365,14 +414,17 @@ def assert_contract(tables: Mapping[str, ir.Table], present: set[str]) -> None:
             ) from None
 
 
-def _report(name: str, path: Path, stored: ir.Table) -> TableReport:
+def _report(name: str, path: Path, stored: ir.Table, *, malformed: Mapping[str, int]) -> TableReport:
+    """Counts per reason; `malformed` (CSV lines that could not be split into columns) are read
+    and quarantined rows like any other."""
     counts = stored.group_by("reason").aggregate(n=stored.count()).to_pyarrow().to_pylist()
     report = TableReport(name, path.name)
+    report.reasons.update(malformed)
     for row in counts:
         if row["reason"] is None:
             report.accepted = row["n"]
         else:
-            report.reasons[row["reason"]] = row["n"]
+            report.reasons[row["reason"]] = report.reasons.get(row["reason"], 0) + row["n"]
     report.quarantined = sum(report.reasons.values())
     report.rows_read = report.accepted + report.quarantined
     log.info("ingest %s: %s rows read, %s accepted, %s quarantined",

@@ -29,7 +29,7 @@ from npc_risk.codelists import CodelistSet, default_folder, load_codelists
 from npc_risk.cohort import CohortResult, select_cohort
 from npc_risk.config import PipelineConfig
 from npc_risk.engine import Engine
-from npc_risk.hashing import file_sha256
+from npc_risk.hashing import file_sha256, input_sha256
 from npc_risk.ingest import IngestResult
 from npc_risk.planning.statistics import neighbourhood_statistics, planning_optout, publishable_neighbourhoods
 from npc_risk.publish import previous_run, publish_run
@@ -218,7 +218,7 @@ def _manifest(*, config: PipelineConfig, as_of: date, ingested: IngestResult,
         path = ingested.input_files.get(report.table)
         inputs[report.table] = {
             "file": path.name if path else None,
-            "sha256": file_sha256(path) if path else None,
+            "sha256": input_sha256(path) if path else None,
             **{k: v for k, v in report.as_dict().items() if k not in ("table", "file")},
         }
     lists_manifest = Path(codelists.folder) / "manifest.toml"

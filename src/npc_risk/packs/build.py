@@ -15,9 +15,12 @@ neighbourhoods.parquet. Output:
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +52,7 @@ CONCENTRATION = (  # neighbourhoods.parquet column, what it measures, the Leeds 
     ("pct_outpatient_attendances_top", "Outpatient attendances", LEEDS_TOP_SHARE["outpatient_attendances"]),
     ("pct_social_care_packages_top", "Social care packages", LEEDS_TOP_SHARE["social_care_packages"]),
 )
+MAX_WORKERS = 8
 REQUIRED = ("patients.parquet", "neighbourhoods.parquet", "manifest.json")
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("npc_risk.packs", "templates"),
@@ -103,12 +107,7 @@ def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = 
     output.mkdir(parents=True, exist_ok=True)
     context = _shared(manifest, run_dir, contact)
     areas = _areas(table, neighbourhoods)
-    for level, key, name in areas:
-        page = output / f"{slug(level, key)}.html"
-        html = TEMPLATES.get_template("pack.html.j2").render(
-            **context, **_page(table, planning, level, key, name))
-        files.write_text(html, page)
-        result.pages.append(page)
+    result.pages = _render_pages(table, planning, context, areas, output)
     index = TEMPLATES.get_template("index.html.j2").render(
         **context, areas=[{"level": lv, "key": k, "name": n, "file": f"{slug(lv, k)}.html"} for lv, k, n in areas])
     files.write_text(index, output / "index.html")
@@ -119,6 +118,34 @@ def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = 
         result.pdfs = print_pdfs(result.pages)
         result.seconds["pdf"] = time.perf_counter() - started
     return result
+
+
+# The page renderer's inputs, set before the worker processes fork (read-only in them).
+_SHARED: dict = {}
+
+
+def _render_pages(table: pd.DataFrame, planning: pd.DataFrame, context: dict,
+                  areas: list[tuple[str, str, str]], output: Path) -> list[Path]:
+    """Render and write every page; matplotlib dominates, so pages are spread over the machine's
+    cores (forked workers: the figures table is shared, not copied per page). Each page depends
+    only on its own area, so the bytes are the same however many workers run."""
+    _SHARED.update(table=table, planning=planning, context=context, output=output)
+    workers = min(len(areas), os.cpu_count() or 1, MAX_WORKERS)
+    try:
+        if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return [_render_page(area) for area in areas]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_render_page, areas))
+    finally:
+        _SHARED.clear()
+
+
+def _render_page(area: tuple[str, str, str]) -> Path:
+    level, key, name = area
+    page = _SHARED["output"] / f"{slug(level, key)}.html"
+    html = TEMPLATES.get_template("pack.html.j2").render(
+        **_SHARED["context"], **_page(_SHARED["table"], _SHARED["planning"], level, key, name))
+    return files.write_text(html, page)
 
 
 def _areas(table: pd.DataFrame, only: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -298,8 +325,10 @@ def _risk(mine: pd.DataFrame) -> dict:
                      for g, r in zip(groups, rows, strict=True)]}
 
 
-def _fairness(mine: pd.DataFrame) -> list[dict]:
-    out = []
+def _fairness(mine: pd.DataFrame) -> dict:
+    """The cohort's mix against the mix of emergency admissions, per breakdown: one chart of four
+    panels and a table per breakdown."""
+    panels, tables = [], []
     for dim, title in (("imd", "IMD quintile (1 = most deprived)"), ("sex", "Sex"), ("age", "Age band"),
                        ("ethnicity", "Ethnic group")):
         cohort = {r["breakdown"]: r for r in _rows(mine, indicator="cohort_mix")
@@ -307,17 +336,17 @@ def _fairness(mine: pd.DataFrame) -> list[dict]:
         need = {r["breakdown"]: r for r in _rows(mine, indicator="need_mix") if r["breakdown"].startswith(dim + ":")}
         keys = sorted(cohort)
         groups = [k.split(":", 1)[1] for k in keys]
-        out.append({
+        panels.append((title, groups, [cohort[k]["value"] for k in keys],
+                       [need[k]["value"] if k in need else None for k in keys]))
+        tables.append({
             "title": title,
-            "svg": charts.paired_bars(groups, [cohort[k]["value"] for k in keys],
-                                      [need[k]["value"] if k in need else None for k in keys],
-                                      labels=("Cohort", "Emergency admissions"), xlabel="% of the area's total"),
             "rows": [{"group": g, "cohort": _count(cohort[k]["numerator"]), "cohort_pct": _fmt(cohort[k]["value"]),
                       "need": _count(need[k]["numerator"]) if k in need else "*",
                       "need_pct": _fmt(need[k]["value"]) if k in need else "*"}
                      for g, k in zip(groups, keys, strict=True)],
         })
-    return out
+    svg = charts.paired_bars(panels, labels=("Cohort", "Emergency admissions"), xlabel="% of the area's total")
+    return {"svg": svg, "tables": tables}
 
 
 __all__ = ["CITY", "PackResult", "build_packs", "slug"]

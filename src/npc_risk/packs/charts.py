@@ -61,7 +61,7 @@ def pyramid(area: dict[str, float | None], city: dict[str, float | None], bands:
     return _svg(fig)
 
 
-FUNNEL_POINTS = 60
+FUNNEL_POINTS = 40
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,19 +119,25 @@ def spine(rows: list[dict], ranges: dict[str, tuple[float, float, float, float]]
     return _svg(fig)
 
 
-def paired_bars(groups: list[str], first: list[float | None], second: list[float | None], *,
+def paired_bars(panels: list[tuple[str, list[str], list[float | None], list[float | None]]], *,
                 labels: tuple[str, str], xlabel: str) -> str:
-    """Two series of % side by side per group (e.g. the cohort's share vs the share of need)."""
-    fig, ax = plt.subplots(figsize=(5.6, 0.36 * len(groups) + 0.9))
+    """Two series of % side by side per group (e.g. the cohort's share vs the share of need), one
+    panel per (title, groups, first, second), all in one figure (one render for the lot)."""
+    sizes = [len(groups) for _, groups, _, _ in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(5.6, 0.3 * sum(sizes) + 0.75 * len(panels)),
+                             gridspec_kw={"height_ratios": [max(n, 1) for n in sizes]}, squeeze=False)
     height = 0.38
-    for offset, values, colour, label in ((-height / 2, first, NHS_BLUE, labels[0]),
-                                          (height / 2, second, NHS_WARM_YELLOW, labels[1])):
-        ys = [i + offset for i, v in enumerate(values) if v is not None]
-        ax.barh(ys, [v for v in values if v is not None], height=height, color=colour, label=label)
-    ax.set_yticks(range(len(groups)), groups)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    for ax, (title, groups, first, second) in zip(axes[:, 0], panels, strict=True):
+        for offset, values, colour, label in ((-height / 2, first, NHS_BLUE, labels[0]),
+                                              (height / 2, second, NHS_WARM_YELLOW, labels[1])):
+            ys = [i + offset for i, v in enumerate(values) if v is not None]
+            ax.barh(ys, [v for v in values if v is not None], height=height, color=colour, label=label)
+        ax.set_yticks(range(len(groups)), groups)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9, loc="left")
+    axes[0, 0].legend(frameon=False, fontsize=8, loc="lower right")
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.tight_layout()
     return _svg(fig)
 
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from npc_risk.errors import OutputError
@@ -23,6 +24,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw")
 TIMEOUT_SECONDS = 120
+MAX_PARALLEL = 4
 
 
 def find_browser() -> str | None:
@@ -34,24 +36,28 @@ def find_browser() -> str | None:
 
 
 def print_pdfs(pages: Sequence[Path]) -> list[Path]:
-    """Print each HTML page to a PDF beside it; return the PDFs."""
+    """Print each HTML page to a PDF beside it; return the PDFs. Pages are printed a few at a
+    time (one Chromium each, its own profile folder), in the order given."""
     browser = find_browser()
     if browser is None:
         raise OutputError("cannot print the pack PDFs: no Chromium found (install Debian's `chromium`, set "
                           "NPC_RISK_CHROMIUM to its path, or pass --no-pdf)")
-    out = []
+    workers = max(1, min(len(pages), os.cpu_count() or 1, MAX_PARALLEL))
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda page: _print(browser, page), pages))
+
+
+def _print(browser: str, page: Path) -> Path:
+    target = page.with_suffix(".pdf")
     with tempfile.TemporaryDirectory(prefix="npc-risk-chromium-") as profile:
-        for page in pages:
-            target = page.with_suffix(".pdf")
-            command = [browser, *FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={target}",
-                       page.resolve().as_uri()]
-            try:
-                done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                raise OutputError(f"{page.name}: Chromium could not print it ({type(exc).__name__}); "
-                                  "check the browser runs, or pass --no-pdf") from None
-            if done.returncode != 0 or not target.exists():
-                raise OutputError(f"{page.name}: Chromium exited {done.returncode} without a PDF; check the "
-                                  "browser runs headless here, or pass --no-pdf")
-            out.append(target)
-    return out
+        command = [browser, *FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={target}",
+                   page.resolve().as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise OutputError(f"{page.name}: Chromium could not print it ({type(exc).__name__}); "
+                              "check the browser runs, or pass --no-pdf") from None
+    if done.returncode != 0 or not target.exists():
+        raise OutputError(f"{page.name}: Chromium exited {done.returncode} without a PDF; check the "
+                          "browser runs headless here, or pass --no-pdf")
+    return target

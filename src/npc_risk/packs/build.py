@@ -43,6 +43,7 @@ from npc_risk.packs.indicators import (
 )
 from npc_risk.packs.pdf import print_pdfs
 from npc_risk.planning.disclosure import SMALL_MAX, display_suppressed
+from npc_risk.schemas.outputs import PACK_DATA
 
 # The Leeds seed's concentration figures, shown beside each area's (the top 5 % by risk use...)
 LEEDS_TOP_SHARE = {"emergency_bed_days": 50.0, "outpatient_attendances": 19.0, "social_care_packages": 80.0}
@@ -160,7 +161,8 @@ def _areas(table: pd.DataFrame, only: Sequence[str]) -> list[tuple[str, str, str
 
 
 def _write_tidy(table: pd.DataFrame, output: Path, manifest: dict) -> None:
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    schema = pa.schema([pa.field(c.name, c.type) for c in PACK_DATA.columns])
+    arrow = pa.Table.from_pandas(table, schema=schema, preserve_index=False)
     arrow = arrow.replace_schema_metadata({
         b"npc_risk.as_of": str(manifest.get("as_of", "")).encode(), b"npc_risk.version": __version__.encode(),
         b"npc_risk.output": b"pack_data.parquet", b"npc_risk.output_class": b"planning"})

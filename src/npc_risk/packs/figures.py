@@ -38,6 +38,7 @@ from npc_risk.packs.indicators import (
     condition_indicators,
 )
 from npc_risk.planning.disclosure import Family, complementary_suppression, is_small, suppress_count
+from npc_risk.schemas.outputs import PACK_DATA
 
 LEVELS = ("neighbourhood", "lcp", "city")
 PART = "part"  # a neighbourhood's part in one LCP (hidden; see `_with_levels`)
@@ -47,11 +48,7 @@ CONFIDENCE, OUTLIER = 0.95, 0.998
 # broad age bands for the fairness table: lower bound -> label (ESP bands grouped)
 AGE_GROUPS = ((0, "0-17"), (18, "18-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
 
-COLUMNS = (
-    "level", "area", "area_name", "section", "indicator", "label", "breakdown", "statistic", "unit",
-    "value", "lower", "upper", "lower_998", "upper_998", "numerator", "denominator", "expected",
-    "excess", "comparator", "significance", "suppressed",
-)
+COLUMNS = PACK_DATA.names  # the tidy table's columns, declared once (schemas/outputs.py)
 
 
 @dataclass(frozen=True)
@@ -288,11 +285,10 @@ def pack_figures(strata: pd.DataFrame, conditions: pd.DataFrame, risk: pd.DataFr
     for c in COLUMNS:
         if c not in table.columns:
             table[c] = None
-    table["outlier"] = table.get("outlier")
     order = {lv: i for i, lv in enumerate(LEVELS)}
-    table = table.sort_values(["level", "area", "section", "indicator", "breakdown", "statistic"],
+    table = table.sort_values(list(PACK_DATA.sort_key),
                               key=lambda s: s.map(order) if s.name == "level" else s, kind="stable")
-    return table[[*COLUMNS, "outlier"]].reset_index(drop=True)
+    return table[list(COLUMNS)].reset_index(drop=True)
 
 
 def _condition_rows(strata: pd.DataFrame, conditions: pd.DataFrame) -> list[dict]:

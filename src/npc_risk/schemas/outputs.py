@@ -272,6 +272,46 @@ EVIDENCE = Output(
 
 OUTPUTS: tuple[Output, ...] = (PATIENTS, COHORT, NEIGHBOURHOODS, EVIDENCE)
 
+_WITHHELD = " Empty where withheld (a count behind it is 1-7 or could be worked out by subtraction)."
+PACK_DATA = Output(
+    "pack_data", "pack_data.parquet", "planning",
+    "Every figure of the neighbourhood data packs (`npc-risk pack`, written beside the pages with a CSV twin): "
+    "one row per area, indicator, breakdown and statistic. Counts pass the same disclosure rule as "
+    "neighbourhoods.parquet; values are computed from the unrounded counts.",
+    (
+        _c("level", TEXT, False, "Area type: neighbourhood, lcp or city.", order=("neighbourhood", "lcp", "city")),
+        _c("area", TEXT, False, "Area key: neighbourhood key, LCP name, or `all` for the city."),
+        _c("area_name", TEXT, False, "Display name of the area."),
+        _c("section", TEXT, False, "Pack section: population, need, use, cohort or fairness."),
+        _c("indicator", TEXT, False,
+           "What is measured, e.g. ltc3_plus, ltc_copd, emergency_admissions, population_imd, cohort_mix."),
+        _c("label", TEXT, False, "The indicator in plain words, as the pack shows it."),
+        _c("breakdown", TEXT, False,
+           "`all`, or `<dimension>:<group>` (age_sex `<band>|<sex>`, imd, ethnicity, sex, age, risk)."),
+        _c("statistic", TEXT, False,
+           "crude (% with Wilson limits, or per 1,000 with exact/Byar limits), dsr (% age-standardised to the ESP "
+           "2013, Dobson limits, none under 10 events), isr (ratio to expected at the city's age-sex rates, 100 = "
+           "as expected) or share (% of the area's total in this group)."),
+        _c("unit", TEXT, False, "%, per 1,000, or ratio (100 = city)."),
+        _c("value", FLOAT, True, "The figure." + _WITHHELD),
+        _c("lower", FLOAT, True, "Lower 95 % confidence limit." + _WITHHELD),
+        _c("upper", FLOAT, True, "Upper 95 % confidence limit." + _WITHHELD),
+        _c("lower_998", FLOAT, True, "Lower 99.8 % limit (isr rows)." + _WITHHELD),
+        _c("upper_998", FLOAT, True, "Upper 99.8 % limit (isr rows)." + _WITHHELD),
+        _c("numerator", FLOAT, True, "The count behind the value (people or events): 0, or rounded to 5." + _WITHHELD),
+        _c("denominator", FLOAT, True, "People the value is out of: 0, or rounded to 5." + _WITHHELD),
+        _c("expected", FLOAT, True, "isr rows: events expected at the city's age-sex rates, one decimal." + _WITHHELD),
+        _c("excess", FLOAT, True, "isr rows: observed minus expected, one decimal." + _WITHHELD),
+        _c("comparator", FLOAT, True, "What the value is compared with: the city's value, or 100 for an isr."),
+        _c("significance", TEXT, True,
+           "higher / lower (the 95 % interval excludes the comparator), similar, not compared (withheld), city "
+           "(the city itself), or empty for shares."),
+        _c("suppressed", BOOL, False, "True when the value is withheld by the disclosure rule."),
+        _c("outlier", TEXT, True, "isr rows: higher / lower / similar at 99.8 % (outside the funnel's outer limits)."),
+    ),
+    sort_key=("level", "area", "section", "indicator", "breakdown", "statistic"),
+)
+
 
 @dataclass(frozen=True)
 class ManifestKey:

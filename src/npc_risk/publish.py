@@ -45,7 +45,7 @@ import logging
 import os
 import shutil
 import urllib.parse
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ def publish_run(
     manifest: dict[str, Any],
     extra_files: Mapping[str, Path] | None = None,
     include: Collection[str] = ("patients", "cohort", "neighbourhoods", "evidence"),
+    before_manifest: Callable[[Path, dict[str, Any]], Mapping[str, dict[str, Any]]] | None = None,
 ) -> Path:
     """Write the run's outputs to `<output_root>/<as_of>/` atomically; return that folder.
 
@@ -97,6 +98,10 @@ def publish_run(
 
     `extra_files` (relative name -> source file, e.g. the model and its card) are copied into
     the staging folder too, so they are published in the same rename as everything else.
+
+    `before_manifest(staging, manifest)`, when given, runs once every table and extra file is in
+    the staging folder and may write more there (the data packs); it returns {relative path:
+    description} for what it wrote, recorded under the manifest's `outputs` like the rest.
 
     `patients` and `cohort` are `CohortResult.patients` / `.cohort`, `neighbourhoods` is the
     *suppressed* `datapack.publishable_neighbourhoods(...)`, `evidence` the features' audit table.
@@ -145,6 +150,8 @@ def publish_run(
             shutil.copyfile(source, target)
             os.chmod(target, files.PRIVATE_FILE_MODE)
             outputs[name] = _describe(target, 0)
+        if before_manifest is not None:
+            outputs.update(before_manifest(staging, manifest))
         full = dict(manifest)
         full["provenance"] = provenance
         full["outputs"] = outputs

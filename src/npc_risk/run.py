@@ -138,11 +138,25 @@ def _steps(
             evidence=current.evidence, quarantine_dir=ingested.quarantine_dir, manifest=manifest,
             extra_files={f"model/{p.name}": p for p in model_files},
             include=config.pipeline.outputs,
+            before_manifest=_packs(config) if config.packs.enabled else None,
         )
         record.record("publish", started,
                       {"files": sum(1 for p in final.rglob("*") if p.is_file())})
         neighbourhoods = engine.to_arrow(selection.neighbourhoods)
     return RunResult(final, neighbourhoods, manifest)
+
+
+def _packs(config: PipelineConfig):
+    """`[packs] enabled`: the data packs written into the staging folder, published with the rest."""
+    def write(staging: Path, manifest: dict) -> dict[str, dict]:
+        from npc_risk.packs.build import build_packs  # noqa: PLC0415 (matplotlib: only when asked)
+
+        result = build_packs(staging, staging / "packs", pdf=config.packs.pdf,
+                             contact=config.packs.contact or None, manifest=manifest)
+        rows = {"pack_data.parquet": result.figures, "pack_data.csv": result.figures}
+        return {f"packs/{p.name}": {"sha256": file_sha256(p), "rows": rows.get(p.name, 0), "bytes": p.stat().st_size}
+                for p in sorted(result.output.iterdir()) if p.is_file()}
+    return write
 
 
 @dataclass

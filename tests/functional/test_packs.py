@@ -26,6 +26,7 @@ from npc_risk.packs.figures import COLUMNS
 ROOT = Path(__file__).resolve().parents[2]
 EXTRACT = ROOT / "sample_data" / "extract"
 AS_OF = "2026-03-31"
+CONTACT = "Population Health Team, test ICB"
 HOOD = "U60004"  # Burmantofts, Harehills and Richmond Hill PCN: the sample city's most deprived
 
 
@@ -33,7 +34,8 @@ HOOD = "U60004"  # Burmantofts, Harehills and Richmond Hill PCN: the sample city
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("run")
     config = out / "rules.toml"
-    config.write_text('[risk]\nmethod = "rules"\n\n[cohort]\nneighbourhood = "pcn"\n', encoding="utf-8")
+    config.write_text('[risk]\nmethod = "rules"\n\n[cohort]\nneighbourhood = "pcn"\n\n'
+                      f'[packs]\nenabled = true\npdf = false\ncontact = "{CONTACT}"\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF,
                                       "--pipeline", str(config), "--quiet"])
     assert result.exit_code == 0, result.output
@@ -44,7 +46,7 @@ def run_dir(tmp_path_factory) -> Path:
 def packs(run_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("packs")
     result = CliRunner().invoke(app, ["pack", "--run", str(run_dir), "--output", str(out), "--no-pdf",
-                                      "--contact", "Population Health Team, test ICB"])
+                                      "--contact", CONTACT])
     assert result.exit_code == 0, result.output
     assert "wrote 33 packs, 0 PDFs" in result.output  # 19 neighbourhoods, 13 LCPs, the city
     return out
@@ -63,6 +65,19 @@ def test_pack_writes_a_page_per_area_an_index_and_the_tidy_data(packs: Path):
     for page in pages:
         if page != "index.html":
             assert f'href="{page}"' in index
+
+
+def test_the_run_writes_the_same_packs_when_its_config_asks(packs: Path, run_dir: Path):
+    """[packs] enabled: the nightly run publishes `<as-of>/packs/` with the rest, the same bytes
+    as `npc-risk pack` writes from the published run (its manifest lists every file)."""
+    import json
+
+    inside = run_dir / "packs"
+    assert sorted(p.name for p in inside.iterdir()) == sorted(p.name for p in packs.iterdir())
+    for name in ("pack_data.parquet", "pack_data.csv", f"neighbourhood-{HOOD.lower()}.html", "city.html"):
+        assert (inside / name).read_bytes() == (packs / name).read_bytes(), name
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert {k for k in manifest["outputs"] if k.startswith("packs/")} == {f"packs/{p.name}" for p in inside.iterdir()}
 
 
 def test_every_count_in_the_data_is_zero_or_a_rounded_count_of_at_least_eight(packs: Path):
@@ -154,7 +169,7 @@ def test_one_neighbourhood_checked_by_hand_from_the_run(packs: Path, run_dir: Pa
     assert crude.numerator == 5 * ((observed + 2) // 5)  # rounded to 5 for display
     page = (packs / f"neighbourhood-{HOOD.lower()}.html").read_text(encoding="utf-8")
     assert f"{observed / n * 1000:,.1f}" in page
-    assert "Population Health Team, test ICB" in page
+    assert CONTACT in page
 
 
 def test_a_folder_that_is_not_a_run_is_a_one_line_user_error(tmp_path: Path):

@@ -42,6 +42,7 @@ from npc_risk.config.sections import (
     FeatureConfig,
     OptOutRules,
     OutputsConfig,
+    PacksConfig,
     PlanningRules,
     RiskConfig,
     RunConfig,
@@ -52,7 +53,7 @@ from npc_risk.hashing import text_sha256
 __all__ = [
     "ALIASES", "CALIBRATIONS", "DEFAULT_MEMORY_LIMIT", "DENOMINATORS", "ENGINES", "ESTIMATORS",
     "NEIGHBOURHOODS", "OPT_OUTS", "RISK_METHODS", "CaseFindingRules", "CohortConfig",
-    "DefinitionConfig", "FeatureConfig", "OptOutRules", "OutputsConfig", "PipelineConfig",
+    "DefinitionConfig", "FeatureConfig", "OptOutRules", "OutputsConfig", "PacksConfig", "PipelineConfig",
     "PlanningRules", "RiskConfig", "RunConfig", "load_config",
 ]
 
@@ -72,9 +73,9 @@ ALIASES: dict[tuple[str, str], tuple[str, str]] = {
 SECTIONS: dict[str, type] = {
     "pipeline": DefinitionConfig, "run": RunConfig, "features": FeatureConfig, "risk": RiskConfig,
     "cohort": CohortConfig, "outputs.case_finding": CaseFindingRules,
-    "outputs.planning": PlanningRules,
+    "outputs.planning": PlanningRules, "packs": PacksConfig,
 }
-TOP_LEVEL = ("name", "description", "pipeline", "run", "features", "risk", "cohort", "outputs")
+TOP_LEVEL = ("name", "description", "pipeline", "run", "features", "risk", "cohort", "outputs", "packs")
 
 
 @dataclass(frozen=True)
@@ -89,12 +90,13 @@ class PipelineConfig:
     risk: RiskConfig = field(default_factory=RiskConfig)
     cohort: CohortConfig = field(default_factory=CohortConfig)
     outputs: OutputsConfig = field(default_factory=OutputsConfig)
+    packs: PacksConfig = field(default_factory=PacksConfig)
     source: str | None = None  # the file it was read from
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
                 **{s: getattr(self, s).to_dict() for s in
-                   ("pipeline", "run", "features", "risk", "cohort", "outputs")},
+                   ("pipeline", "run", "features", "risk", "cohort", "outputs", "packs")},
                 "source": self.source}
 
     def digest(self) -> str:
@@ -124,7 +126,7 @@ def config_from_mapping(raw: Mapping[str, Any], *, default_name: str = "default"
                         source: str | None = None) -> PipelineConfig:
     """Build a PipelineConfig from parsed TOML (aliases translated, every value checked)."""
     reject_unknown("top level", raw, TOP_LEVEL, hint=" (sections are [pipeline], [run], "
-                   "[features], [risk], [cohort], [outputs.case_finding], [outputs.planning])")
+                   "[features], [risk], [cohort], [outputs.case_finding], [outputs.planning], [packs])")
     for key in ("name", "description"):
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{key} = {raw[key]!r}: expected text; quote it")
@@ -139,7 +141,7 @@ def config_from_mapping(raw: Mapping[str, Any], *, default_name: str = "default"
 def _sections(raw: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Flatten the TOML into section path -> {key: value}, translating `ALIASES`."""
     flat: dict[str, dict[str, Any]] = {}
-    for name in ("pipeline", "run", "features", "risk", "cohort", "outputs"):
+    for name in ("pipeline", "run", "features", "risk", "cohort", "outputs", "packs"):
         _walk(name, raw.get(name, {}), flat)
     outputs = flat.pop("outputs", {})
     for key, value in outputs.items():

@@ -204,6 +204,22 @@ class OutputsConfig:
         return {"case_finding": self.case_finding.to_dict(), "planning": self.planning.to_dict()}
 
 
+@dataclass(frozen=True)
+class PacksConfig(Section):
+    """`[packs]`: the neighbourhood data packs (npc_risk.packs).
+
+    enabled: the nightly run also writes the packs, into `<as-of>/packs/`, in the same atomic
+        publish as the other outputs (`npc-risk pack` writes them from any published run).
+    pdf: print each pack to PDF with headless Chromium (Debian's `chromium`).
+    contact: who to contact about the packs, printed in each ("" = a placeholder naming this key).
+    """
+
+    SECTION: ClassVar[str] = "packs"
+    enabled: bool = setting(False)
+    pdf: bool = setting(True)
+    contact: str = setting("", pattern=r"[^\n]{0,200}", kind="one line of text", example="'Population Health Team'")
+
+
 # What a pipeline is made of (the registries in npc_risk.definition hold the implementations).
 POPULATIONS = ("registered",)
 FEATURE_SETS = ("npc_core",)

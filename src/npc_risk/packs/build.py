@@ -79,17 +79,21 @@ def slug(level: str, key: str) -> str:
 
 
 def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = (), pdf: bool = True,
-                contact: str | None = None) -> PackResult:
+                contact: str | None = None, manifest: dict | None = None) -> PackResult:
     """Write the packs of the run in `run_dir` to `output` (module docstring). `neighbourhoods`
-    limits the neighbourhood packs to those keys (LCP and city packs are always written)."""
+    limits the neighbourhood packs to those keys (LCP and city packs are always written).
+    `manifest` is the run's manifest when the run itself writes the packs, before its
+    manifest.json exists (publish's `before_manifest`); otherwise manifest.json is read."""
     run_dir, output = Path(run_dir), Path(output)
-    missing = [name for name in REQUIRED if not (run_dir / name).exists()]
+    needed = REQUIRED if manifest is None else tuple(n for n in REQUIRED if n != "manifest.json")
+    missing = [name for name in needed if not (run_dir / name).exists()]
     if missing:
         raise InputFileError(f"{run_dir}: not a published run folder ({', '.join(missing)} missing); pass "
                              "--run OUT/<as-of>, the folder `npc-risk run` published")
     result = PackResult(output)
     started = time.perf_counter()
-    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest is None:
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     with Engine.open() as engine:
         people = planning_population(engine, run_dir)
         strata, conditions = count_strata(engine, people), count_conditions(engine, people)

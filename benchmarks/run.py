@@ -5,6 +5,7 @@
 2. Baseline, measured in this run: DuckDB reads every column of every input file (nothing else).
 3. The feature step alone (benchmarks/features.py over the staged tables), in a child process.
 4. The whole nightly run (`npc-risk run`), in a child process; step timings from its manifest.
+   Then the data packs of that run (`npc-risk pack`), as a ratio to the run.
 5. The model against the oracle (truth/persons.parquet) on the same people.
 
 Times vary up to 2x on shared 2-core machines (engine-notes.md), so only ratios measured in the
@@ -97,6 +98,13 @@ def main() -> None:
                  f"{seconds:.1f} s = {seconds / scan:.1f}x scan, peak RSS {rss:.2f} GB"))
     for name, step in manifest["steps"].items():
         rows.append((f"  step {name}", f"{step['seconds']:.1f} s = {step['seconds'] / scan:.1f}x scan"))
+
+    # The data packs of that run (issue 12), as a ratio to the run: counting, figures, pages, PDFs.
+    packs = BENCH / "packs"
+    shutil.rmtree(packs, ignore_errors=True)
+    pack_seconds, rss = child([*CLI, "pack", "--run", str(out / AS_OF), "--output", str(packs), "--quiet"])
+    rows.append(("data packs (all neighbourhoods, LCPs, city; with PDFs)",
+                 f"{pack_seconds:.1f} s = {pack_seconds / seconds:.2f}x the nightly run, peak RSS {rss:.2f} GB"))
 
     staged = BENCH / f"staged-{PATIENTS}"
     if not (staged / "apcs_diagnoses.parquet").exists():

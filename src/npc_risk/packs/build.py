@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import jinja2
@@ -105,12 +106,21 @@ def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = 
     result.seconds["figures"] = time.perf_counter() - started
     started = time.perf_counter()
     planning = pq.read_table(run_dir / "neighbourhoods.parquet").to_pandas()
+    previous_day, previous = _previous_planning(run_dir, manifest.get("as_of"))
+    if previous is not None:
+        planning = planning.merge(
+            previous[["level", "neighbourhood", "population"]].rename(columns={"population": "previous_population"}),
+            on=["level", "neighbourhood"], how="left")
+        context_previous = previous_day
+    else:
+        planning = planning.assign(previous_population=None)
+        context_previous = None
     unknown = sorted(set(neighbourhoods) - set(table.loc[table.level == "neighbourhood", "area"]))
     if unknown:
         raise InputFileError(f"{run_dir / 'patients.parquet'}: no neighbourhood {unknown[0]!r} in this run; "
                              "pass keys from neighbourhoods.parquet's neighbourhood column")
     output.mkdir(parents=True, exist_ok=True)
-    context = _shared(manifest, run_dir, contact)
+    context = _shared(manifest, run_dir, contact) | {"previous_as_of": context_previous}
     areas = _areas(table, neighbourhoods)
     result.pages = _render_pages(table, planning, context, areas, output)
     index = TEMPLATES.get_template("index.html.j2").render(
@@ -243,6 +253,7 @@ def _page(table: pd.DataFrame, planning: pd.DataFrame, level: str, key: str, nam
     focus_result = focus.where_to_focus(table, level, key, name) if level != "city" else focus.city_summary(table)
     return {
         "level": level, "key": key, "name": name, "population": _count(total),
+        "population_change": _change(plan_row.get("population"), plan_row.get("previous_population")),
         "pyramid_svg": charts.pyramid({relabel[c]: v for c, v in cells.items() if c in relabel},
                                       {relabel[c]: v for c, v in city_pyramid.items() if c in relabel},
                                       labels),
@@ -263,6 +274,36 @@ def _page(table: pd.DataFrame, planning: pd.DataFrame, level: str, key: str, nam
         "cohort": _cohort(plan_row), "risk": _risk(mine),
         "fairness": _fairness(mine), "focus": focus_result,
     }
+
+
+def _previous_planning(run_dir: Path, as_of: str | None) -> tuple[str | None, pd.DataFrame | None]:
+    """The latest earlier run's neighbourhoods.parquet beside this run (same output folder), for
+    the change in registered population: (its as-of date, the table) or (None, None). Its counts
+    are published (rounded, suppressed) counts, so their difference discloses nothing new."""
+    runs = []
+    for sibling in Path(run_dir).parent.iterdir() if as_of else ():
+        try:
+            day = date.fromisoformat(sibling.name)
+        except ValueError:
+            continue
+        if day.isoformat() < as_of and (sibling / "neighbourhoods.parquet").is_file():
+            runs.append(day.isoformat())
+    if not runs:
+        return None, None
+    day = max(runs)
+    try:
+        return day, pq.read_table(Path(run_dir).parent / day / "neighbourhoods.parquet").to_pandas()
+    except (OSError, pa.ArrowException):  # an unreadable old run: no change shown, not an error
+        return None, None
+
+
+def _change(now, before) -> str | None:
+    """"+120" / "-35" / "no change" between two published populations, or None when either is
+    withheld (or there is no earlier run)."""
+    if now is None or before is None or (isinstance(before, float) and before != before):
+        return None
+    delta = int(now) - int(before)
+    return "no change" if delta == 0 else f"{delta:+,}"
 
 
 def _city_value(planning: pd.DataFrame, column: str):

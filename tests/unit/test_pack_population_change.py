@@ -6,7 +6,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from npc_risk.packs.build import _change, _previous_planning
+from npc_risk.packs.build import _previous_planning
+from npc_risk.packs.pages import _change
 
 
 def _run(root: Path, day: str, population: int | None) -> Path:

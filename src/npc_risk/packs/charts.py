@@ -34,12 +34,13 @@ plt.rcParams.update({
 CHAR_INCHES = 0.062  # width of one 8-9 pt DejaVu Sans character, for the label margins
 
 
-def _margins(fig, labels, *, bottom: float = 0.55, top: float = 0.3, hspace: float | None = None) -> None:
+def _margins(fig, labels, *, bottom: float = 0.55, top: float = 0.3, right: float = 0.97,
+             hspace: float | None = None) -> None:
     """Room for the y tick labels and the axis title, set by hand: matplotlib's "tight" bounding
     box draws every chart twice, and the packs draw hundreds of charts (about 40 % of their time)."""
     width, height = fig.get_size_inches()
     left = (0.35 + CHAR_INCHES * max((len(str(label)) for label in labels), default=2)) / width
-    fig.subplots_adjust(left=min(left, 0.6), right=0.97, bottom=bottom / height, top=1 - top / height,
+    fig.subplots_adjust(left=min(left, 0.6), right=right, bottom=bottom / height, top=1 - top / height,
                         **({"hspace": hspace} if hspace is not None else {}))
 
 
@@ -117,7 +118,7 @@ def spine(rows: list[dict], ranges: dict[str, tuple[float, float, float, float]]
     25th-75th percentiles (darker band), 100 (the city) as the spine, and this neighbourhood as a
     marker whose shape says higher / similar / lower."""
     rows = [r for r in rows if r["indicator"] in ranges]
-    fig, ax = plt.subplots(figsize=(6.4, 0.32 * len(rows) + 0.9))
+    fig, ax = plt.subplots(figsize=(7.6, 0.3 * len(rows) + 0.9))
     for i, r in enumerate(rows):
         lo, q1, q3, hi = ranges[r["indicator"]]
         ax.plot([lo, hi], [i, i], color=NHS_PALE_GREY, linewidth=7, solid_capstyle="butt")
@@ -130,7 +131,7 @@ def spine(rows: list[dict], ranges: dict[str, tuple[float, float, float, float]]
     ax.set_yticks(range(len(rows)), [r["label"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlabel("Ratio to expected, 100 = city: ▲ higher, ▼ lower, ○ similar")
-    _margins(fig, [r["label"] for r in rows], bottom=0.5, top=0.15)
+    _margins(fig, [r["label"] for r in rows], bottom=0.5, top=0.15, right=0.94)
     return _svg(fig)
 
 

@@ -42,7 +42,7 @@ def sentence(rows: list[dict], name: str) -> str:
                 "for: no single indicator stands out as a focus from these data.")
     parts = []
     for r in rows:
-        label = r["label"] if r["label"][1:2].isupper() else r["label"][:1].lower() + r["label"][1:]
+        label = r["label"][:1].lower() + r["label"][1:] if r["label"][1:2].islower() else r["label"]
         words = f"{label} ({r['value']:.0f} % of the expected level"
         words += f", about {r['excess']:.0f} more than expected a year" if r["excess"] and r["excess"] >= 1 else ""
         words += ", outside the funnel's 99.8 % limits)" if r["outlier"] == "higher" else ")"
@@ -59,11 +59,13 @@ def where_to_focus(table: pd.DataFrame, level: str, key: str, name: str) -> dict
     mine = _isr(table)
     mine = mine[(mine.level == level) & (mine.area == key)]
     chart_indicator = top[0]["indicator"] if top else _largest_excess(mine)
+    spine_rows = [_clean(r) for r in mine.sort_values("label").to_dict("records")]
+    ranges = _ranges(_isr(table), level)
     return {
         "paragraph": sentence(top, name), "top": top,
         "ranked": [_clean(r) for r in ranked.to_dict("records")],
-        "spine": charts.spine([_clean(r) for r in mine.sort_values("label").to_dict("records")],
-                              _ranges(_isr(table), level)),
+        "spine": charts.spine(spine_rows, ranges),
+        "spine_rows": [{**r, "range": ranges.get(r["indicator"])} for r in spine_rows],
         "funnel": _funnel(table, level, key, chart_indicator),
     }
 
@@ -78,7 +80,7 @@ def city_summary(table: pd.DataFrame) -> dict:
               for r in hoods.sort_values(["excess"], ascending=False).itertuples()]
     text = (f"{len(listed)} neighbourhood-indicator pairs lie above the 99.8 % funnel limits."
             if listed else "No neighbourhood lies above the 99.8 % funnel limits on any indicator.")
-    return {"paragraph": text, "top": [], "ranked": [], "outliers": listed[:15], "spine": None,
+    return {"paragraph": text, "top": [], "ranked": [], "outliers": listed[:15], "spine": None, "spine_rows": [],
             "funnel": _funnel(table, "neighbourhood", None, _largest_excess(isr[isr.level == "neighbourhood"]))}
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from npc_risk import files
 from npc_risk.engine import Engine
-from npc_risk.frailty import efi_at_least
+from npc_risk.frailty import EFI_CATEGORIES, HFRS_CATEGORIES, efi_at_least
 from npc_risk.planning.statistics import FRAILTY_AGE, LTC_MULTIMORBID
 
 ESP_TOP = 90  # ESP 2013 (19 bands): 0-4, 5-9, ..., 85-89, 90+ (respiratory-and-packs.md §9.3)
@@ -67,6 +67,11 @@ INDICATORS: tuple[Indicator, ...] = (
               "frail_65", denominator="people_65"),
     Indicator("hfrs_intermediate_high", "Hospital frailty risk intermediate or high (HFRS 5+)", "need",
               "people", "hfrs_5_plus"),
+    # each eFI category among people aged 65+ (fit is the rest) and each HFRS band above low
+    *(Indicator(f"efi_{c}_65", f"eFI {c} frailty, aged 65+", "need", "people", f"efi_{c}_65",
+                denominator="people_65") for c in EFI_CATEGORIES if c != "fit"),
+    *(Indicator(f"hfrs_{c}", f"HFRS {c} risk", "need", "people", f"hfrs_{c}")
+      for c in HFRS_CATEGORIES if c != "low"),
     Indicator("emergency_admissions", "Emergency admissions", "use", "activity", "emergency_admissions"),
     Indicator("emergency_bed_days", "Unplanned (emergency) bed days", "use", "activity", "emergency_bed_days"),
     Indicator("ae_attendances", "A&E attendances", "use", "activity", "ae_attendances"),
@@ -135,6 +140,9 @@ def count_strata(engine: Engine, people: ir.Table) -> pd.DataFrame:
         "ltc3_plus": (p.ltc_count >= LTC_MULTIMORBID).cast("int64"),
         "frail_65": (aged_65 & efi_at_least(p.efi_deficits, "moderate")).fill_null(False).cast("int64"),
         "hfrs_5_plus": (p.hfrs_category != "low").fill_null(False).cast("int64"),
+        **{f"efi_{c}_65": (aged_65 & (p.efi_category == c)).fill_null(False).cast("int64")
+           for c in EFI_CATEGORIES if c != "fit"},
+        **{f"hfrs_{c}": (p.hfrs_category == c).fill_null(False).cast("int64") for c in HFRS_CATEGORIES if c != "low"},
         "selected": p.in_cohort.fill_null(False).cast("int64"),
         "eligible": p.eligible.fill_null(False).cast("int64"),
         **{k: p[c].cast("int64") for k, c in ACTIVITY.items()},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from npc_risk.packs import charts, focus
-from npc_risk.packs.indicators import band_label
+from npc_risk.packs.indicators import INDICATORS, band_label
 from npc_risk.planning.disclosure import display_suppressed
 
 # The Leeds seed's concentration figures, shown beside each area's (the top 5 % by risk use...)
@@ -113,8 +113,9 @@ def _need_rows(need: list[dict], isr: dict) -> list[dict]:
         entry[r["statistic"]] = {"value": _fmt(r["value"]), "ci": _ci(r), "city": _fmt(r["comparator"]),
                                  "sig": r["significance"]}
     out = []
-    for ind, entry in sorted(by_indicator.items(), key=lambda kv: (not kv[0].startswith(("ltc3", "frail", "hfrs")),
-                                                                  kv[1]["label"])):
+    fixed = [i.key for i in INDICATORS]  # multimorbidity and frailty first, in their declared order
+    for ind, entry in sorted(by_indicator.items(), key=lambda kv: (
+            fixed.index(kv[0]) if kv[0] in fixed else len(fixed), kv[1]["label"])):
         entry.setdefault("dsr", {"value": "*", "ci": "", "city": "*", "sig": "not compared"})
         entry["isr"] = _isr_cell(isr.get(ind))
         out.append(entry)

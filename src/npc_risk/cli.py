@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -192,6 +192,20 @@ def pack(
     if not quiet:
         stdout.print(f"wrote {len(result.pages)} packs, {len(result.pdfs)} PDFs and {result.figures} figures "
                      f"to {result.output}")
+
+
+@app.command()
+@_user_errors
+def status(
+    output: Output,
+    max_age_hours: Annotated[float | None, typer.Option("--max-age-hours", min=0, help="Exit 11 when no run was published within this many hours (a monitoring check).")] = None,
+) -> None:
+    """The output folder's published runs (as-of date, when, how long, people, selected,
+    quarantined rows), its lock and any leftovers of stopped runs."""
+    folder = pipeline.status(output)
+    stdout.print(render.status_table(folder))
+    if max_age_hours is not None:
+        pipeline.check_fresh(folder, now=datetime.now(UTC), max_age_hours=max_age_hours)
 
 
 codelists_app = typer.Typer(help="Show and verify the clinical code lists.", no_args_is_help=True)

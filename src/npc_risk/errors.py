@@ -67,7 +67,16 @@ class LockError(NpcRiskError):
     kind = "locked"
 
 
+class StaleError(NpcRiskError):
+    """`npc-risk status --max-age-hours N`: no run published in the last N hours (or none at all).
+
+    Its own code (11) for a monitoring check: the nightly job has not succeeded lately."""
+
+    exit_code = 11
+    kind = "stale"
+
+
 EXIT_CODES = {cls.__name__: cls.exit_code for cls in (
     NpcRiskError, InputFileError, SchemaError, ConfigError, CodelistError, ModelError, OutputError,
-    LockError,
+    LockError, StaleError,
 )}

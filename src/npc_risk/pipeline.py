@@ -132,6 +132,24 @@ def codelists_build(*, downloads: Path, output: Path, allow_missing: bool = Fals
     return build_codelists(Path(downloads), Path(output), allow_missing=allow_missing)
 
 
+# -------------------------------------------------------------------------- operations
+def status(output: Path):
+    """What an output folder holds (npc_risk.status.folder_status)."""
+    from npc_risk.status import folder_status  # noqa: PLC0415
+
+    return folder_status(Path(output))
+
+
+def check_fresh(folder, *, now, max_age_hours: float) -> None:
+    """Raise StaleError (exit 11) when no run was published within `max_age_hours` of `now`."""
+    from npc_risk.errors import StaleError  # noqa: PLC0415
+    from npc_risk.status import stale  # noqa: PLC0415
+
+    reason = stale(folder, now=now, max_age_hours=max_age_hours)
+    if reason:
+        raise StaleError(reason)
+
+
 # -------------------------------------------------------------------------- data packs
 def pack(*, run: Path, output: Path, neighbourhoods: tuple[str, ...] = (), pdf: bool = True,
          contact: str | None = None):

@@ -153,3 +153,22 @@ def card_table(card: dict) -> Table:
     headline = evaluation.get("headline", evaluation)
     rows = [{"metric": k, "value": v} for k, v in headline.items() if isinstance(v, (int, float, str))]
     return _rows_table("Model card: evaluation on the later window", rows, right=("value",))
+
+
+def status_table(status) -> Table:
+    """`npc-risk status`: the published runs, newest first, then the lock and any leftovers."""
+    table = Table(title=f"Runs in {status.folder}", title_justify="left")
+    for name, justify in (("as of", "left"), ("outcome", "left"), ("published (UTC)", "left"),
+                          ("seconds", "right"), ("people", "right"), ("selected", "right"),
+                          ("quarantined rows", "right")):
+        table.add_column(name, justify=justify)
+    for run in status.runs:
+        table.add_row(run.as_of, run.outcome,
+                      run.published_at.strftime("%Y-%m-%d %H:%M") if run.published_at else "",
+                      *(f"{v:,}" if v is not None else "" for v in (run.seconds, run.population, run.selected,
+                                                                  run.quarantined)))
+    table.caption = (f"lock: {status.lock}; leftovers of stopped runs: "
+                     f"{', '.join(status.leftovers) if status.leftovers else 'none'}")
+    table.caption_justify = "left"
+    return table
+

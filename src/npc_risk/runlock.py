@@ -91,6 +91,33 @@ def run_lock(output_dir: Path) -> Iterator[Path]:
         os.close(fd)
 
 
+def lock_state(output_dir: Path) -> str:
+    """"free", "held (pid N, started T)" or "no lock file", without waiting and without taking
+    the lock for longer than the probe (`npc-risk status`)."""
+    path = Path(output_dir) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return "no lock file"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f"held ({_holder(os.pread(fd, 4096, 0).decode('utf-8', 'replace'))})"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return "free"
+    finally:
+        os.close(fd)
+
+
+def leftovers(output_dir: Path) -> list[str]:
+    """Names of the `.work-*` / `.staging-*` folders a stopped run left (the next run removes them)."""
+    return sorted(c.name for c in Path(output_dir).iterdir()
+                  if c.name.startswith(LEFTOVER_PREFIXES) and c.is_dir() and not c.is_symlink())
+
+
 def remove_leftovers(output_dir: Path) -> int:
     """Remove `.work-*` and `.staging-*` folders in `output_dir`; returns how many. Call it
     under `run_lock` only (then no live run owns any of them)."""

@@ -9,7 +9,6 @@ patient data).
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from npc_risk import __version__, pipeline, render
+from npc_risk import __version__, logs, pipeline, render
 from npc_risk.errors import NpcRiskError
 
 app = typer.Typer(
@@ -37,15 +36,12 @@ Input = Annotated[Path, typer.Option("--input", "-i", help="Extract folder: one 
 Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 Pipeline = Annotated[Path | None, typer.Option("--pipeline", "-p", help="Pipeline config (TOML) in pipelines/; default: built-in defaults (as pipelines/leeds_npc.toml).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron).")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug messages too (never patient-level values).")]
+LogFormat = Annotated[logs.LogFormat, typer.Option("--log-format", help="Log lines as text, or one JSON object per line for log shippers.")]
 
 
-def _logging(quiet: bool) -> None:
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+def _logging(quiet: bool, verbose: bool = False, log_format: logs.LogFormat = logs.LogFormat.text) -> None:
+    logs.configure(quiet=quiet, verbose=verbose, log_format=log_format.value)
 
 
 def _user_errors(command):
@@ -74,13 +70,15 @@ def validate(
     output: Output = Path("out"),
     pipeline_file: Pipeline = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
+    log_format: LogFormat = logs.LogFormat.text,
 ) -> None:
     """Check an extract against the data contract and print a per-table report.
 
     Bad rows go to OUTPUT/validation/quarantine/<table>.parquet with a reason column; the report
     is also written to OUTPUT/validation/report.json. The engine settings come from --pipeline.
     """
-    _logging(quiet)
+    _logging(quiet, verbose, log_format)
     config = pipeline.load_config(pipeline_file)
     result = pipeline.validate_extract(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
                                        config=config)
@@ -108,6 +106,8 @@ def run(
     pipeline_file: Pipeline = None,
     model: Annotated[Path | None, typer.Option("--model", help="A model saved by `npc-risk train` (.skops). Default: train on the extract's history in this run.")] = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
+    log_format: LogFormat = logs.LogFormat.text,
 ) -> None:
     """The nightly job: validate and ingest, derive features, score, select cohorts, publish.
 
@@ -115,7 +115,7 @@ def run(
     evidence.parquet, quarantine/, manifest.json, model/) and prints a per-neighbourhood summary
     with small numbers suppressed.
     """
-    _logging(quiet)
+    _logging(quiet, verbose, log_format)
     config = pipeline.load_config(pipeline_file)
     result = pipeline.run_pipeline(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
                                    config=config, model_path=model)
@@ -133,13 +133,15 @@ def train(
     pipeline_file: Pipeline = None,
     work_dir: Annotated[Path, typer.Option("--work-dir", help="Scratch folder for intermediate files.")] = Path("out"),
     quiet: Quiet = False,
+    verbose: Verbose = False,
+    log_format: LogFormat = logs.LogFormat.text,
 ) -> None:
     """Train the 12-month emergency-admission model with a temporal split on the extract's history.
 
     Features as of AS_OF - 730 days train against admissions in the following 12 months; features
     as of AS_OF - 365 days evaluate against the last 12 months (a later, unseen window).
     """
-    _logging(quiet)
+    _logging(quiet, verbose, log_format)
     config = pipeline.load_config(pipeline_file)
     card = pipeline.train_command(input_dir=input_dir, as_of=_date(as_of), model_out=model_out,
                                   config=config, work_dir=work_dir)
@@ -156,9 +158,11 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same bytes.")] = 20260331,
     dirt_rate: Annotated[float, typer.Option("--dirt-rate", min=0.0, max=0.05, help="Share of rows per table made dirty (quarantine is exercised on every run).")] = 0.002,
     quiet: Quiet = False,
+    verbose: Verbose = False,
+    log_format: LogFormat = logs.LogFormat.text,
 ) -> None:
     """Write a synthetic Leeds-like city: OUTPUT/extract/ (the data contract) and OUTPUT/truth/."""
-    _logging(quiet)
+    _logging(quiet, verbose, log_format)
     summary = pipeline.generate(patients=patients, seed=seed, as_of=_date(as_of), output=output,
                                 dirt_rate=dirt_rate)
     stdout.print(render.generate_table(summary))
@@ -183,10 +187,12 @@ def pack(
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print each pack to PDF with headless Chromium.")] = True,
     contact: Annotated[str | None, typer.Option("--contact", help="Who to contact about the packs, printed in each.")] = None,
     quiet: Quiet = False,
+    verbose: Verbose = False,
+    log_format: LogFormat = logs.LogFormat.text,
 ) -> None:
     """Write the neighbourhood data packs of a run: one HTML page (and PDF) per neighbourhood, per
     LCP and for the city, an index, and every figure as tidy data (pack_data.parquet / .csv)."""
-    _logging(quiet)
+    _logging(quiet, verbose, log_format)
     result = pipeline.pack(run=run_dir, output=output, neighbourhoods=tuple(neighbourhood or ()), pdf=pdf,
                            contact=contact)
     if not quiet:

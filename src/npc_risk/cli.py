@@ -186,6 +186,7 @@ def pack(
     neighbourhood: Annotated[list[str] | None, typer.Option("--neighbourhood", help="Only this neighbourhood's pack (repeat for more); LCP and city packs are always written.")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print each pack to PDF with headless Chromium.")] = True,
     contact: Annotated[str | None, typer.Option("--contact", help="Who to contact about the packs, printed in each.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64, help="Processes drawing the pages (default: one per core).")] = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
     log_format: LogFormat = logs.LogFormat.text,
@@ -194,7 +195,7 @@ def pack(
     LCP and for the city, an index, and every figure as tidy data (pack_data.parquet / .csv)."""
     _logging(quiet, verbose, log_format)
     result = pipeline.pack(run=run_dir, output=output, neighbourhoods=tuple(neighbourhood or ()), pdf=pdf,
-                           contact=contact)
+                           contact=contact, workers=workers)
     if not quiet:
         stdout.print(f"wrote {len(result.pages)} packs, {len(result.pdfs)} PDFs and {result.figures} figures "
                      f"to {result.output}")

@@ -152,11 +152,12 @@ def check_fresh(folder, *, now, max_age_hours: float) -> None:
 
 # -------------------------------------------------------------------------- data packs
 def pack(*, run: Path, output: Path, neighbourhoods: tuple[str, ...] = (), pdf: bool = True,
-         contact: str | None = None):
+         contact: str | None = None, workers: int | None = None):
     """Neighbourhood data packs from a published run (npc_risk.packs.build); returns PackResult."""
     from npc_risk.packs.build import build_packs  # noqa: PLC0415 (matplotlib: only this command)
 
-    return build_packs(Path(run), Path(output), neighbourhoods=neighbourhoods, pdf=pdf, contact=contact)
+    return build_packs(Path(run), Path(output), neighbourhoods=neighbourhoods, pdf=pdf, contact=contact,
+                       workers=workers)
 
 
 # -------------------------------------------------------------------------- synthetic city

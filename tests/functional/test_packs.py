@@ -45,8 +45,10 @@ def run_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def packs(run_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("packs")
+    # One process: the coverage tracer does not follow forked page workers. The run's own packs
+    # (fixture run_dir, [packs] enabled) are drawn by the workers, and a test compares the bytes.
     result = CliRunner().invoke(app, ["pack", "--run", str(run_dir), "--output", str(out), "--no-pdf",
-                                      "--contact", CONTACT])
+                                      "--contact", CONTACT, "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "wrote 33 packs, 0 PDFs" in result.output  # 19 neighbourhoods, 13 LCPs, the city
     return out

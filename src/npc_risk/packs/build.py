@@ -66,11 +66,13 @@ def slug(level: str, key: str) -> str:
 
 
 def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = (), pdf: bool = True,
-                contact: str | None = None, manifest: dict | None = None) -> PackResult:
+                contact: str | None = None, manifest: dict | None = None, workers: int | None = None) -> PackResult:
     """Write the packs of the run in `run_dir` to `output` (module docstring). `neighbourhoods`
     limits the neighbourhood packs to those keys (LCP and city packs are always written).
     `manifest` is the run's manifest when the run itself writes the packs, before its
-    manifest.json exists (publish's `before_manifest`); otherwise manifest.json is read."""
+    manifest.json exists (publish's `before_manifest`); otherwise manifest.json is read.
+    `workers`: processes drawing the pages (None: one per core, up to MAX_WORKERS; 1: in this
+    process, e.g. under a coverage tracer, which does not follow forked workers)."""
     run_dir, output = Path(run_dir), Path(output)
     needed = REQUIRED if manifest is None else tuple(n for n in REQUIRED if n != "manifest.json")
     missing = [name for name in needed if not (run_dir / name).exists()]
@@ -108,7 +110,7 @@ def build_packs(run_dir: Path, output: Path, *, neighbourhoods: Sequence[str] = 
     output.mkdir(parents=True, exist_ok=True)
     context = _shared(manifest, run_dir, contact) | {"previous_as_of": context_previous}
     areas = _areas(table, neighbourhoods)
-    result.pages = _render_pages(table, planning, context, areas, output)
+    result.pages = _render_pages(table, planning, context, areas, output, workers)
     index = TEMPLATES.get_template("index.html.j2").render(
         **context, areas=[{"level": lv, "key": k, "name": n, "file": f"{slug(lv, k)}.html"} for lv, k, n in areas])
     files.write_text(index, output / "index.html")
@@ -126,12 +128,12 @@ _SHARED: dict = {}
 
 
 def _render_pages(table: pd.DataFrame, planning: pd.DataFrame, context: dict,
-                  areas: list[tuple[str, str, str]], output: Path) -> list[Path]:
+                  areas: list[tuple[str, str, str]], output: Path, workers: int | None = None) -> list[Path]:
     """Render and write every page; matplotlib dominates, so pages are spread over the machine's
     cores (forked workers: the figures table is shared, not copied per page). Each page depends
     only on its own area, so the bytes are the same however many workers run."""
     _SHARED.update(table=table, planning=planning, context=context, output=output)
-    workers = min(len(areas), os.cpu_count() or 1, MAX_WORKERS)
+    workers = min(len(areas), workers or os.cpu_count() or 1, MAX_WORKERS)
     try:
         if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
             return [_render_page(area) for area in areas]

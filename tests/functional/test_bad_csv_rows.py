@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,15 +31,6 @@ HILLSIDE = "A00001,Hillside Surgery,U00001,North PCN,North LCP\n"  # the practic
 VALE = "B00003,Vale Surgery,U00001,North PCN,North LCP\n"
 SMITH_JONES = "B00002,Smith, Jones and Partners,U00001,North PCN,North LCP\n"  # 6 fields, not 5
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """`validate` re-configures the root logger onto the runner's (then closed) stderr."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _extract(tmp_path, name: str, data: bytes | str, *, file: str | None = None):

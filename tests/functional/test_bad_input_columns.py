@@ -13,11 +13,9 @@ The rules (ingest.py):
 from __future__ import annotations
 
 import json
-import logging
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from typer.testing import CliRunner
 
 from npc_risk.cli import app
@@ -27,15 +25,6 @@ from tests.builders.extract import clean_rows, dirty_row, report, rows, run_inge
 
 AS_OF = "2026-03-31"
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """`validate` re-configures the root logger onto the runner's (then closed) stderr."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _validate(extract, output):

@@ -10,7 +10,6 @@ holds a patient-level value (NHS number, patient id, date of birth, codes).
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 from typer.testing import CliRunner
@@ -20,15 +19,6 @@ from tests.builders.extract import clean_rows, dirty_row, write_csv, write_extra
 
 AS_OF = "2026-03-31"
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """`validate` re-configures the root logger onto the runner's (then closed) stderr."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def validate(input_dir, output, *extra):

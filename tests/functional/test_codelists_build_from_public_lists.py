@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 from pathlib import Path
 
 import pytest
@@ -132,18 +131,8 @@ def test_built_folder_is_complete_and_says_where_each_list_came_from(built):
     assert all(s in ("public", "packaged: not mapped") for s in statuses.values())
 
 
-@pytest.fixture
-def _restore_logging():
-    """`run` re-configures the root logger onto the runner's (then closed) stderr."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("_restore_logging")
 @pytest.mark.parametrize("preset", ["cambridge", "qof"])
 def test_a_run_on_the_sample_city_uses_the_built_folder(built, tmp_path, preset):
     """[features] codelists = the built folder: the run exits 0 and its manifest names the folder

@@ -81,6 +81,16 @@ def respiratory(engine: Engine, codelists: CodelistSet, ids: Sequence[str], *, a
     base = registered(ids, dob=dob, start=start)
     if patients is not None:
         base["patients"] = patients
-    result = respiratory_features(engine, memtables(**base, **tables), as_of=as_of, codelists=codelists)
+    result = respiratory_features(engine, memtables(**{**base, **tables}), as_of=as_of, codelists=codelists)
     person = engine.to_arrow(result.person).to_pandas().set_index("patient_id")
     return person.loc[list(ids)]
+
+
+def on(pid: str, day: str, code: str, value: float | None = None, *, as_of: date = T) -> dict:
+    """A clinical_events row on an ISO date (for rules written in dates: flu seasons, 2023-04-01)."""
+    return event(pid, (as_of - date.fromisoformat(day)).days, code, value, as_of=as_of)
+
+
+def text(value) -> str | None:
+    """A text cell as str, or None when empty (pandas shows a missing string as None or NaN)."""
+    return value if isinstance(value, str) else None

@@ -105,20 +105,22 @@ def run(
     output: Output = Path("out"),
     pipeline_file: Pipeline = None,
     model: Annotated[Path | None, typer.Option("--model", help="A model saved by `npc-risk train` (.skops). Default: train on the extract's history in this run.")] = None,
+    keep: Annotated[int | None, typer.Option("--keep", min=0, help="After a successful run, keep the N newest runs in OUTPUT/runs/ (and the one OUTPUT/latest names), removing older ones; 0 keeps all. Default: [run] keep.")] = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
     log_format: LogFormat = logs.LogFormat.text,
 ) -> None:
     """The nightly job: validate and ingest, derive features, score, select cohorts, publish.
 
-    Publishes atomically into OUTPUT/<as-of>/ (patients.parquet, cohort/, neighbourhoods.parquet,
-    evidence.parquet, quarantine/, manifest.json, model/) and prints a per-neighbourhood summary
-    with small numbers suppressed.
+    Publishes atomically: writes OUTPUT/runs/<as-of>.<n>/ (patients.parquet, cohort/,
+    neighbourhoods.parquet, evidence.parquet, quarantine/, manifest.json, model/), then points
+    OUTPUT/<as-of> and OUTPUT/latest at it; prints a per-neighbourhood summary with small
+    numbers suppressed.
     """
     _logging(quiet, verbose, log_format)
     config = pipeline.load_config(pipeline_file)
     result = pipeline.run_pipeline(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
-                                   config=config, model_path=model)
+                                   config=config, model_path=model, keep=keep)
     if not quiet:
         stdout.print(render.summary_table(result.neighbourhoods))
     stdout.print(f"published {result.output}", highlight=False)

@@ -66,11 +66,11 @@ def write_dictionary(output: Path) -> Path:
 # ------------------------------------------------------------------------------------ the run
 def run_pipeline(
     *, input_dir: Path, output_dir: Path, as_of: date, config: PipelineConfig,
-    model_path: Path | None = None,
+    model_path: Path | None = None, keep: int | None = None,
 ) -> RunResult:
-    """The nightly job (run.nightly_run): ingest, features, score, select, publish."""
+    """The nightly job (run.nightly_run): ingest, features, score, select, publish, prune."""
     return nightly_run(input_dir=input_dir, output_dir=output_dir, as_of=as_of, config=config,
-                       model_path=model_path)
+                       model_path=model_path, keep=keep)
 
 
 # ---------------------------------------------------------------------------------- training

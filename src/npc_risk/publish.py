@@ -17,10 +17,18 @@ Contract:
   sorted by its declared key; an Arrow type that differs from the declaration raises TypeError
   (a bug in our code, not a user error). Columns the caller's tables hold beyond the declaration
   (e.g. the per-condition `ltc_*` flags) are not published.
-* Atomic: nothing is visible at `<as_of>/` until every file is written; `files.publish_folder` then
-  swaps the staging folder in with one rename. On any failure the staging folder is removed and
-  a previous output for the same date is left untouched; an OSError while writing (disk full,
-  permissions) is an OutputError (exit 8).
+* Atomic, one rename (`swap_in`): every file is written into `<output_root>/.staging-<as_of>-<pid>/`,
+  which is renamed to `runs/<as_of>.<n>` (n = 1, 2, ... per date: nothing names it yet), and
+  then `<output_root>/<as_of>` (a relative symlink to it) is replaced in one `os.replace` of a
+  fresh symlink. Readers of `<as_of>/` see the old run or the new one, never a mixture and
+  never nothing; the previous run of the date stays in `runs/` (a rollback target) until
+  `prune_runs` removes it. On any failure the staging folder is removed and the previous output
+  is left untouched; an OSError while writing (disk full, permissions) is an OutputError (exit 8).
+* `latest` (`<output_root>/latest`, a symlink to `runs/<as_of>.<n>`) moves, by the same
+  symlink-and-replace, only after the date's link names the complete run, and only forward: a
+  backfill of an earlier date does not move it back.
+* A `<as_of>/` that is a real folder (the layout before `runs/`) becomes `runs/<as_of>.0` when
+  its date is published again; until then it is read as it is, and never pruned.
 * Deterministic: rows are sorted by the declared total key before writing and the Arrow chunks
   are combined, so identical inputs give byte-identical Parquet files and an identical manifest
   (as long as the caller's manifest dict is itself deterministic: no wall-clock times).
@@ -58,9 +66,12 @@ import pyarrow.compute as pc
 from npc_risk import __version__, files
 from npc_risk.errors import OutputError, SchemaError
 from npc_risk.hashing import file_sha256, text_sha256
+from npc_risk.runlock import crash_point
 from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS, Output
 
 PARTITION = COHORT.partition
+RUNS = "runs"  # <output_root>/runs/<as_of>.<n>/: the run folders the date links and `latest` name
+LATEST = "latest"
 log = logging.getLogger(__name__)
 SUPPRESSION_NOTE = (
     "counts: 0 stays 0, 1-7 null (suppressed), >=8 nearest 5; LCP and city totals from "
@@ -157,7 +168,8 @@ def publish_run(
         full["outputs"] = outputs
         text = json.dumps(full, sort_keys=True, indent=2, default=_json_default) + "\n"
         files.write_text(text, staging / "manifest.json")
-        files.publish_folder(staging, final)
+        crash_point("written")
+        swap_in(staging, output_root, as_of)
     except OSError as exc:  # writing the outputs (disk full, permissions): not a bug
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(
@@ -211,6 +223,101 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
                     "report treats this run as the first", day.isoformat(), type(exc).__name__)
         return None
     return ibis.memtable(arrow.replace_schema_metadata(None))
+
+
+# ------------------------------------------------------------------ the run folders and links
+def swap_in(staging: Path, output_root: Path, as_of: date) -> Path:
+    """Publish a fully written staging folder: rename it to `runs/<as_of>.<n>`, then point
+    `<as_of>` and (forward only) `latest` at it, each with one atomic symlink replace (module
+    docstring). Returns the run folder."""
+    output_root = Path(output_root)
+    runs = files.private_dir(output_root / RUNS)
+    folder = runs / f"{as_of.isoformat()}.{_next_sequence(runs, as_of)}"
+    os.rename(staging, folder)  # complete, and nothing names it yet
+    crash_point("renamed")
+    link = output_root / as_of.isoformat()
+    try:
+        if link.is_dir() and not link.is_symlink():  # the layout before runs/
+            os.rename(link, runs / f"{as_of.isoformat()}.0")
+        _point(link, folder)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    crash_point("linked")
+    current = latest_run(output_root)
+    if current is None or _run_key(current)[0] <= as_of:
+        _point(output_root / LATEST, folder)
+    crash_point("latest")
+    return folder
+
+
+def latest_run(output_root: Path) -> Path | None:
+    """The run folder `latest` names (`runs/<as_of>.<n>`), or None (no run yet, or a link that
+    names no folder)."""
+    link = Path(output_root) / LATEST
+    if not link.is_symlink():
+        return None
+    target = Path(output_root) / os.readlink(link)
+    return target if target.is_dir() and _run_key(target) is not None else None
+
+
+def published_runs(output_root: Path) -> list[Path]:
+    """Every complete run folder in `runs/`, oldest first (as-of date, then sequence)."""
+    runs = Path(output_root) / RUNS
+    found = [p for p in runs.iterdir() if _run_key(p) is not None and p.is_dir()] if runs.is_dir() else []
+    return sorted(found, key=_run_key)
+
+
+def prune_runs(output_root: Path, keep: int) -> list[str]:
+    """Keep the `keep` newest run folders of `runs/` (by as-of date, then sequence) and the one
+    `latest` names; remove the others and the date links that named them. `keep` 0 keeps all.
+    Returns the names removed. Call it under the run lock, after a successful publish.
+
+    Each removal is crash-safe: the folder is first renamed `runs/.pruning-<name>` (a leftover
+    the next run removes), then its date link is unlinked, then the folder deleted."""
+    if keep <= 0:
+        return []
+    output_root = Path(output_root)
+    runs = published_runs(output_root)
+    protected = set(runs[-keep:]) | {latest_run(output_root)}
+    removed = []
+    for folder in runs:
+        if folder in protected:
+            continue
+        doomed = folder.with_name(f".pruning-{folder.name}")
+        os.rename(folder, doomed)
+        for link in output_root.iterdir():
+            if link.is_symlink() and os.readlink(link) == f"{RUNS}/{folder.name}":
+                link.unlink()
+        shutil.rmtree(doomed)
+        removed.append(folder.name)
+    if removed:
+        log.info("publish: removed %d older run(s) (keep %d)", len(removed), keep)
+    return removed
+
+
+def _run_key(folder: Path) -> tuple[date, int] | None:
+    """(as-of date, sequence) of a `runs/<as_of>.<n>` folder name, else None."""
+    day, _, sequence = folder.name.rpartition(".")
+    try:
+        return date.fromisoformat(day), int(sequence)
+    except ValueError:
+        return None
+
+
+def _next_sequence(runs: Path, as_of: date) -> int:
+    taken = [key[1] for p in runs.iterdir() if (key := _run_key(p)) and key[0] == as_of]
+    return max(taken, default=0) + 1
+
+
+def _point(link: Path, folder: Path) -> None:
+    """Make `link` a relative symlink to `folder` with one atomic replace (a `.link-*` temp
+    symlink beside it, a leftover if we are killed between the two calls)."""
+    tmp = link.with_name(f".link-{link.name}-{os.getpid()}")
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(folder, link.parent), tmp)
+    os.replace(tmp, link)
 
 
 # ------------------------------------------------------------------------------------ helpers

@@ -160,14 +160,15 @@ def status_table(status) -> Table:
     table = Table(title=f"Runs in {status.folder}", title_justify="left")
     for name, justify in (("as of", "left"), ("outcome", "left"), ("published (UTC)", "left"),
                           ("seconds", "right"), ("people", "right"), ("selected", "right"),
-                          ("quarantined rows", "right")):
+                          ("quarantined rows", "right"), ("folder", "left")):
         table.add_column(name, justify=justify)
     for run in status.runs:
         table.add_row(run.as_of, run.outcome,
                       run.published_at.strftime("%Y-%m-%d %H:%M") if run.published_at else "",
                       *(f"{v:,}" if v is not None else "" for v in (run.seconds, run.population, run.selected,
-                                                                  run.quarantined)))
-    table.caption = (f"lock: {status.lock}; leftovers of stopped runs: "
+                                                                  run.quarantined)),
+                      run.folder + (" (latest)" if run.folder == status.latest else ""))
+    table.caption = (f"latest: {status.latest or 'none'}; lock: {status.lock}; leftovers of stopped runs: "
                      f"{', '.join(status.leftovers) if status.leftovers else 'none'}")
     table.caption_justify = "left"
     return table

@@ -32,9 +32,9 @@ from npc_risk.engine import Engine
 from npc_risk.hashing import file_sha256, input_sha256
 from npc_risk.ingest import IngestResult
 from npc_risk.planning.statistics import neighbourhood_statistics, planning_optout, publishable_neighbourhoods
-from npc_risk.publish import previous_run, publish_run
+from npc_risk.publish import previous_run, prune_runs, publish_run
 from npc_risk.risk import TrainedModel, load_model, save_model
-from npc_risk.runlock import remove_leftovers, run_lock
+from npc_risk.runlock import crash_point, remove_leftovers, run_lock
 from npc_risk.training import train_on_history
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,11 @@ class StepLog:
 
 def nightly_run(
     *, input_dir: Path, output_dir: Path, as_of: date, config: PipelineConfig,
-    model_path: Path | None = None,
+    model_path: Path | None = None, keep: int | None = None,
 ) -> RunResult:
-    """Ingest, derive features, score, select and publish into OUTPUT/<as-of>/.
+    """Ingest, derive features, score, select and publish into OUTPUT/<as-of>/ (a link to
+    OUTPUT/runs/<as-of>.<n>/; OUTPUT/latest follows), then keep the `keep` newest runs
+    (default `[run] keep`; 0 keeps all: publish.prune_runs).
 
     With `[risk] method = "model"` the model comes from `model_path` when given; otherwise it is
     trained on the extract's own history (training.train_on_history) and published with its
@@ -79,8 +81,10 @@ def nightly_run(
     # folder found belongs to a run that stopped, and is removed.
     with run_lock(output_dir):
         remove_leftovers(output_dir)
-        return _locked_run(input_dir=input_dir, output_dir=output_dir, as_of=as_of,
-                           config=config, model_path=model_path)
+        result = _locked_run(input_dir=input_dir, output_dir=output_dir, as_of=as_of,
+                             config=config, model_path=model_path)
+        prune_runs(output_dir, config.run.keep if keep is None else keep)
+        return result
 
 
 def _locked_run(
@@ -112,15 +116,18 @@ def _steps(
         started = time.perf_counter()
         ingested = steps.ingest(engine, input_dir=input_dir, as_of=as_of, work_dir=work)
         record.record("ingest", started, steps.ingest_counts(ingested))
+        crash_point("ingested")
 
         started = time.perf_counter()
         current = steps.features(engine, ingested.tables, as_of=as_of, codelists=codelists,
                                  config=config, work_dir=work)
         record.record("features", started, current.counts)
+        crash_point("features")
 
         started = time.perf_counter()
         model, model_files = _model(engine, ingested, as_of=as_of, codelists=codelists,
                                     config=config, model_path=model_path, loaded=loaded, work=work)
+        crash_point("trained")
         scores = steps.score(engine, current.person, config=config, model=model)
         record.record("score", started, {"scored": engine.count(scores)})
 
@@ -128,6 +135,7 @@ def _steps(
         selection = _select(engine, ingested, current, scores, config=config, model=model,
                             output_dir=output_dir, as_of=as_of)
         record.record("select", started, selection.counts)
+        crash_point("selected")
 
         started = time.perf_counter()
         manifest = _manifest(config=config, as_of=as_of, ingested=ingested, codelists=codelists,

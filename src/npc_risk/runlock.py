@@ -19,7 +19,13 @@ NFS, flock is emulated with byte-range locks on Linux >= 2.6.12; keep the output
 local file system anyway (publish relies on an atomic rename).
 
 Leftovers (`remove_leftovers`): `.work-*` folders (patient-level staged files) and `.staging-*`
-folders of earlier runs. Called under the lock, so none of them can belong to a live run.
+folders of earlier runs, `.link-*` temporary symlinks and `runs/.pruning-*` folders of a publish
+or a prune that was stopped, and date links that name no folder any more. Called under the lock,
+so none of them can belong to a live run.
+
+`crash_point(name)` is a test-only hook: when the environment variable NPC_RISK_TEST_KILL_AT
+equals `name`, the process kills itself with SIGKILL there (tests/functional/test_crash_matrix.py
+kills real runs at each point). One guarded line per point; unset, it does nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import fcntl
 import logging
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,6 +44,9 @@ from npc_risk.errors import LockError, OutputError
 
 LOCK_NAME = ".npc-risk.lock"
 LEFTOVER_PREFIXES = (".work-", ".staging-")
+KILL_AT = "NPC_RISK_TEST_KILL_AT"  # test-only (module docstring)
+# the points, in the order a run reaches them (run.py, publish.py)
+CRASH_POINTS = ("ingested", "features", "trained", "selected", "written", "renamed", "linked", "latest")
 log = logging.getLogger(__name__)
 
 
@@ -113,20 +123,51 @@ def lock_state(output_dir: Path) -> str:
 
 
 def leftovers(output_dir: Path) -> list[str]:
-    """Names of the `.work-*` / `.staging-*` folders a stopped run left (the next run removes them)."""
-    return sorted(c.name for c in Path(output_dir).iterdir()
-                  if c.name.startswith(LEFTOVER_PREFIXES) and c.is_dir() and not c.is_symlink())
+    """Names (relative to `output_dir`) of the leftovers of stopped runs (module docstring);
+    the next run removes them."""
+    output_dir = Path(output_dir)
+    return [p.relative_to(output_dir).as_posix() for p in _leftover_paths(output_dir)]
+
+
+def crash_point(name: str) -> None:
+    """Test-only: SIGKILL this process here when NPC_RISK_TEST_KILL_AT is `name` (docstring)."""
+    if os.environ.get(KILL_AT) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def remove_leftovers(output_dir: Path) -> int:
-    """Remove `.work-*` and `.staging-*` folders in `output_dir`; returns how many. Call it
-    under `run_lock` only (then no live run owns any of them)."""
-    removed = 0
-    for child in sorted(Path(output_dir).iterdir()):
-        if child.name.startswith(LEFTOVER_PREFIXES) and child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-            removed += 1
-    if removed:
-        log.warning("removed %d work or staging folder(s) left by an earlier run that stopped",
-                    removed)
-    return removed
+    """Remove the leftovers of stopped runs in `output_dir` (module docstring); returns how
+    many. Call it under `run_lock` only (then no live run owns any of them)."""
+    found = _leftover_paths(Path(output_dir))
+    for path in found:
+        if path.is_symlink():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    if found:
+        log.warning("removed %d work, staging or link leftover(s) of an earlier run that stopped",
+                    len(found))
+    return len(found)
+
+
+def _leftover_paths(output_dir: Path) -> list[Path]:
+    if not output_dir.is_dir():
+        return []
+    runs = output_dir / "runs"
+    pruning = sorted(runs.glob(".pruning-*")) if runs.is_dir() else []
+    found = []
+    for child in sorted(output_dir.iterdir()) + pruning:
+        if child.is_symlink():
+            if child.name.startswith(".link-") or (_is_date(child.name) and not child.exists()):
+                found.append(child)
+        elif child.is_dir() and child.name.startswith((*LEFTOVER_PREFIXES, ".pruning-")):
+            found.append(child)
+    return found
+
+
+def _is_date(name: str) -> bool:
+    try:
+        datetime.strptime(name, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True

@@ -5,8 +5,9 @@ Read from the folder alone (nothing is run, nothing is locked for longer than a 
 published run (an ISO-date folder with a manifest.json), newest first, with when it was
 published (the manifest file's modification time, UTC: the manifest itself holds no wall-clock
 time so that reruns are byte-identical), how long its steps took, how many people it scored and
-selected and how many input rows it quarantined; the lock (free, or held by which pid since
-when); and the leftovers of stopped runs. A run folder whose manifest cannot be read is listed
+selected and how many input rows it quarantined, and the folder under `runs/` its date link
+names; which run `latest` names; the lock (free, or held by which pid since when); and the
+leftovers of stopped runs. A run folder whose manifest cannot be read is listed
 as such, not an error.
 
 `stale(status, now=, max_age_hours=)` is the monitoring rule: the newest published run is older
@@ -16,10 +17,12 @@ than the limit, or there is none. `now` is passed in (the CLI reads the clock; l
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from npc_risk.publish import latest_run
 from npc_risk.runlock import leftovers, lock_state
 
 
@@ -32,6 +35,7 @@ class RunSummary:
     population: int | None = None
     selected: int | None = None
     quarantined: int | None = None
+    folder: str = ""  # what the date names: `runs/<as_of>.<n>`, or the date itself (old layout)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class FolderStatus:
     runs: list[RunSummary] = field(default_factory=list)
     lock: str = "no lock file"
     leftovers: list[str] = field(default_factory=list)
+    latest: str | None = None  # the run folder `latest` names (`runs/<as_of>.<n>`), if any
 
     @property
     def last_published(self) -> RunSummary | None:
@@ -61,12 +66,15 @@ def folder_status(output_dir: Path) -> FolderStatus:
         if child.is_dir() and (child / "manifest.json").is_file():
             runs.append(_summary(child))
     runs.sort(key=lambda r: r.as_of, reverse=True)
-    return FolderStatus(output_dir, runs, lock_state(output_dir), leftovers(output_dir))
+    latest = latest_run(output_dir)
+    return FolderStatus(output_dir, runs, lock_state(output_dir), leftovers(output_dir),
+                        latest.relative_to(output_dir).as_posix() if latest else None)
 
 
 def _summary(run: Path) -> RunSummary:
     path = run / "manifest.json"
     published_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    folder = os.readlink(run) if run.is_symlink() else run.name
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         steps = manifest.get("steps", {})
@@ -75,10 +83,11 @@ def _summary(run: Path) -> RunSummary:
             seconds=round(sum(manifest.get("timings", {}).values()), 1),
             population=steps.get("features", {}).get("population"),
             selected=steps.get("select", {}).get("selected"),
-            quarantined=steps.get("ingest", {}).get("quarantined"),
+            quarantined=steps.get("ingest", {}).get("quarantined"), folder=folder,
         )
     except (OSError, ValueError, AttributeError, TypeError):
-        return RunSummary(as_of=run.name, outcome="unreadable manifest", published_at=published_at)
+        return RunSummary(as_of=run.name, outcome="unreadable manifest", published_at=published_at,
+                          folder=folder)
 
 
 def stale(status: FolderStatus, *, now: datetime, max_age_hours: float) -> str | None:

@@ -358,3 +358,90 @@ def test_run_after_a_corrupt_previous_run_publishes(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert (out / AS_OF / "manifest.json").is_file()
     assert (out / "2026-03-30" / "patients.parquet").is_file()  # left as it was
+
+
+# ------------------------------- finding 9: a single-rename publish, `latest` and --keep
+def _publish_empty(root: Path, day: str) -> Path:
+    from datetime import date
+
+    from npc_risk import publish
+    from npc_risk.schemas.outputs import COHORT, EVIDENCE, NEIGHBOURHOODS, PATIENTS
+
+    return publish.publish_run(
+        output_root=root, as_of=date.fromisoformat(day), patients=_empty(PATIENTS),
+        cohort=_empty(COHORT), neighbourhoods=_empty(NEIGHBOURHOODS), evidence=_empty(EVIDENCE),
+        quarantine_dir=None, manifest={"day": day})
+
+
+def _links(root: Path) -> dict[str, str]:
+    return {p.name: os.readlink(p) for p in sorted(root.iterdir()) if p.is_symlink()}
+
+
+def test_publish_links_the_date_to_a_run_folder_and_latest_moves_forward_only(tmp_path: Path):
+    """Each publish writes runs/<as-of>.<n> and swaps one symlink per name; republishing a date
+    keeps the run it replaces (a rollback target); a backfill of an earlier date leaves `latest`."""
+    _publish_empty(tmp_path, "2026-03-30")
+    _publish_empty(tmp_path, "2026-03-31")
+    _publish_empty(tmp_path, "2026-03-30")  # a backfill
+    assert _links(tmp_path) == {"2026-03-30": "runs/2026-03-30.2", "2026-03-31": "runs/2026-03-31.1",
+                                "latest": "runs/2026-03-31.1"}
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [
+        "2026-03-30.1", "2026-03-30.2", "2026-03-31.1"]
+    assert (tmp_path / "latest" / "manifest.json").is_file()
+    _publish_empty(tmp_path, "2026-03-31")  # a rerun of the newest date moves latest to it
+    assert _links(tmp_path)["latest"] == "runs/2026-03-31.2"
+
+
+def test_keep_prunes_older_runs_but_never_the_one_latest_names(tmp_path: Path):
+    from npc_risk.publish import prune_runs
+
+    for day in ("2026-03-29", "2026-03-30", "2026-03-31", "2026-03-31"):
+        _publish_empty(tmp_path, day)
+    os.replace(_point_tmp(tmp_path, "runs/2026-03-29.1"), tmp_path / "latest")  # rolled back by hand
+    assert prune_runs(tmp_path, 0) == []  # 0 keeps every run
+    assert prune_runs(tmp_path, 1) == ["2026-03-30.1", "2026-03-31.1"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["2026-03-29.1", "2026-03-31.2"]
+    assert _links(tmp_path) == {"2026-03-29": "runs/2026-03-29.1", "2026-03-31": "runs/2026-03-31.2",
+                                "latest": "runs/2026-03-29.1"}  # 2026-03-30's link went with its run
+
+
+def _point_tmp(root: Path, target: str) -> Path:
+    tmp = root / ".link-test"
+    tmp.symlink_to(target)
+    return tmp
+
+
+def test_a_date_folder_of_the_old_layout_becomes_run_0_when_its_date_is_republished(tmp_path: Path):
+    old = tmp_path / AS_OF
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    _publish_empty(tmp_path, AS_OF)
+    assert _links(tmp_path) == {AS_OF: f"runs/{AS_OF}.1", "latest": f"runs/{AS_OF}.1"}
+    assert (tmp_path / "runs" / f"{AS_OF}.0" / "manifest.json").read_text() == "{}"
+
+
+def test_leftovers_of_a_stopped_publish_or_prune_are_removed(tmp_path: Path):
+    from npc_risk.runlock import leftovers
+
+    _publish_empty(tmp_path, AS_OF)
+    (tmp_path / ".link-latest-4242").symlink_to("runs/2026-03-31.1")  # killed between the two calls
+    (tmp_path / "runs" / ".pruning-2026-03-01.1").mkdir()  # killed while pruning
+    (tmp_path / "2026-03-01").symlink_to("runs/2026-03-01.1")  # its link, naming nothing now
+    assert leftovers(tmp_path) == [".link-latest-4242", "2026-03-01", "runs/.pruning-2026-03-01.1"]
+    assert remove_leftovers(tmp_path) == 3
+    assert leftovers(tmp_path) == []
+    assert _links(tmp_path) == {AS_OF: f"runs/{AS_OF}.1", "latest": f"runs/{AS_OF}.1"}
+
+
+def test_status_names_latest_and_each_date_s_run_folder(tmp_path: Path):
+    from npc_risk.status import folder_status
+
+    _publish_empty(tmp_path, "2026-03-30")
+    _publish_empty(tmp_path, AS_OF)
+    status = folder_status(tmp_path)
+    assert status.latest == f"runs/{AS_OF}.1"
+    assert [(r.as_of, r.folder) for r in status.runs] == [(AS_OF, f"runs/{AS_OF}.1"),
+                                                          ("2026-03-30", "runs/2026-03-30.1")]
+    shown = _run("status", "--output", str(tmp_path))
+    assert f"latest: runs/{AS_OF}.1" in shown.output and f"runs/{AS_OF}.1 (latest)" in shown.output
+

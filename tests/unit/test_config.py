@@ -40,6 +40,7 @@ BAD_VALUES = [
     ("run",      "engine",                   '"sqlite"',            "expected one of 'duckdb', 'pyspark'"),
     ("run",      "memory_limit",             '"lots"',              "expected a size such as '2GB' or '512MB'"),
     ("run",      "threads",                  '"four"',              "expected a whole number from 1 to 1024"),
+    ("run",      "keep",                     "-1",                  "expected a whole number from 0 to 100000"),
     ("features", "preset",                   '""',                  "expected a catalogue name"),
     ("features", "codelists",                "3",                   "expected a folder path"),
     ("features", "efi_min_age",              "-1",                  "expected a whole number from 0 to 120"),

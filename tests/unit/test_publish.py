@@ -85,7 +85,10 @@ def test_layout_modes_and_manifest(tmp_path):
     root = tmp_path / "out"
     final = publish(root, tmp_path)
     assert final == root / "2026-03-31"
-    assert sorted(p.name for p in root.iterdir()) == ["2026-03-31"]  # no staging left behind
+    # no staging left behind; the date and `latest` link the run folder (one rename to publish)
+    assert sorted(p.name for p in root.iterdir()) == ["2026-03-31", "latest", "runs"]
+    assert [p.name for p in (root / "runs").iterdir()] == ["2026-03-31.1"]
+    assert final.resolve() == (root / "latest").resolve() == (root / "runs" / "2026-03-31.1").resolve()
     written = files(final)
     assert set(written) == {
         "patients.parquet", "neighbourhoods.parquet", "evidence.parquet", "manifest.json",
@@ -140,7 +143,8 @@ def test_failure_midway_leaves_the_old_output_intact(tmp_path, monkeypatch):
     monkeypatch.setattr(publish_module, "_copy_quarantine", broken)  # after the parquet files
     with pytest.raises(RuntimeError, match="disk full"):
         publish(root, tmp_path)
-    assert sorted(p.name for p in root.iterdir()) == ["2026-03-31"]  # no staging, no .previous
+    assert sorted(p.name for p in root.iterdir()) == ["2026-03-31", "latest", "runs"]  # no staging
+    assert [p.name for p in (root / "runs").iterdir()] == ["2026-03-31.1"]
     assert files(root / "2026-03-31") == before
 
 

@@ -27,6 +27,8 @@ class RunConfig(Section):
     engine: duckdb (embedded, default) or pyspark (optional extra).
     memory_limit: DuckDB's memory limit; it spills to the run's work folder beyond it.
     threads: engine threads (default: one per core).
+    keep: after a successful run, keep this many newest runs of the output folder and remove
+        older ones (0 = keep every run; `npc-risk run --keep N` overrides it; publish.prune_runs).
     """
 
     SECTION: ClassVar[str] = "run"
@@ -34,6 +36,7 @@ class RunConfig(Section):
     memory_limit: str = setting(DEFAULT_MEMORY_LIMIT, pattern=SIZE,
                                 kind="a size such as '2GB' or '512MB'", example="'2GB'")
     threads: int | None = setting(None, lo=1, hi=1024, example="4")
+    keep: int = setting(0, lo=0, hi=100_000, example="30")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen --no-sync
 AS_OF ?= 2026-03-31
 OUT ?= out
 
-.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast bench \
+.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast bench bench-scale \
         calibrate sample-data dictionary clean
 
 # The coverage floor: the suite measured 94.8 % (fresh clone, 2026-12-01). Raise it, never lower it.
@@ -51,8 +51,11 @@ test-generative: env
 test-functional: env
 	$(RUN) pytest -q tests/functional
 
-bench: env  ## time the pipeline on the 1M-person city against DuckDB's scan of the same files
+bench: env  ## the 1M-person run and train against DuckDB scan/copy floors of the same files (child processes, peak RSS)
 	$(RUN) python -m benchmarks.run
+
+bench-scale: env  ## the same at 100k, 1M, 3M and 5M people (cities cached in .bench/); plot in docs/bench-scale.png
+	$(RUN) python -m benchmarks.run scale
 
 calibrate: env  ## print the generated city's magnitudes beside the NHS reference targets
 	$(RUN) npc-risk calibrate --input sample_data

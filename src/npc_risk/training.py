@@ -12,6 +12,7 @@ no label leaks into its predictors.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pandas as pd
 from npc_risk import steps
 from npc_risk.codelists import CodelistSet
 from npc_risk.config import PipelineConfig
-from npc_risk.definition import outcome
+from npc_risk.definition import outcome, outcome_text
 from npc_risk.engine import Engine
 from npc_risk.risk import TrainedModel, train_model, training_windows
 
@@ -47,12 +48,21 @@ def train_on_history(
     """Fit and evaluate the model on the two windows before `as_of` (module docstring)."""
     window = training_windows(as_of)
     train_at, eval_at = window["train_features_as_of"], window["eval_features_as_of"]
+    log.info("training on the history before %s", as_of)
     frames = []
     for at in (train_at, eval_at):
+        started = time.perf_counter()
         found = steps.features(engine, tables, as_of=at, codelists=codelists, config=config,
                                work_dir=work_dir, with_evidence=False)
+        log.info("phase features %s: %.1f s", at, time.perf_counter() - started)
+        started = time.perf_counter()
         frames.append(labelled_frame(engine, found, tables["apcs"], config=config))
+        log.info("phase labelled frame %s: %.1f s", at, time.perf_counter() - started)
     (train_x, train_y), (eval_x, eval_y) = frames
     log.info("train: %s people (base rate %.3f), evaluate: %s people (base rate %.3f)",
              f"{len(train_x):,}", float(train_y.mean()), f"{len(eval_x):,}", float(eval_y.mean()))
-    return train_model(train_x, train_y, eval_x, eval_y, config=config.risk, training_window=window)
+    model = train_model(train_x, train_y, eval_x, eval_y, config=config.risk, training_window=window)
+    text = outcome_text(config.pipeline.outcome)  # a condition pipeline's outcome, in the card's words
+    if text:
+        model.card["outcome"] = text
+    return model

@@ -184,9 +184,13 @@ def train_model(
 
     _enough_outcomes(y_train, "training window", config)
     _enough_outcomes(y_eval, "evaluation window", config)
+    fitting = time.perf_counter()
     model = fit_model(train_features, y_train, config=config, training_window=window)
+    log.info("phase fit and calibrate: %.1f s", time.perf_counter() - fitting)
+    carding = time.perf_counter()
     model.card = build_card(model, train_features=train_features, train_labels=y_train,
                             eval_features=eval_features, eval_labels=y_eval)
+    log.info("phase model card: %.1f s", time.perf_counter() - carding)
     log.info("trained %s on %d people (%d events) in %.1f s; evaluation AUROC %.3f on %d people",
              config.estimator, len(y_train), int(y_train.sum()), time.perf_counter() - started,
              model.card["evaluation"]["auroc"], len(y_eval))

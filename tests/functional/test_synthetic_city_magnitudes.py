@@ -11,16 +11,23 @@ import datetime as dt
 import pytest
 
 from npc_risk.synth import generate_city
-from npc_risk.synth.calibration import measure
+from npc_risk.synth.calibration import calibration_report
+from npc_risk.synth.resp_calibration import targets as respiratory_targets
 
 pytestmark = pytest.mark.slow  # generates a city / reads the sample city
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory):
+def report(tmp_path_factory):
+    """`npc-risk calibrate`'s rows for the city (measured once for the module)."""
     out = tmp_path_factory.mktemp("city20k")
     generate_city(patients=20_000, seed=2026, as_of=dt.date(2026, 3, 31), output=out)
-    return measure(out / "extract", out / "truth")
+    return calibration_report(out / "extract", out / "truth")
+
+
+@pytest.fixture(scope="module")
+def city(report):
+    return {row["metric"]: row["measured"] for row in report}
 
 
 @pytest.mark.parametrize(("metric", "low", "high"), [
@@ -65,3 +72,33 @@ def test_age_related_prevalence_is_measured_on_the_as_of_population(city, metric
 
 def test_oracle_discriminates_like_a_good_model(city):
     assert 0.72 <= city["oracle_auroc"] <= 0.88
+
+
+def test_calibration_report_puts_the_respiratory_magnitudes_beside_their_targets(report):
+    """`npc-risk calibrate` reports every respiratory-and-packs §7 target with its measured value."""
+    rows = {row["metric"]: row for row in report}
+    for metric, (low, high, basis) in respiratory_targets().items():
+        assert (rows[metric]["target_low"], rows[metric]["target_high"], rows[metric]["basis"]) == (low, high, basis)
+
+
+@pytest.mark.parametrize(("metric", "low", "high"), [
+    ("asthma_ever_coded_share", 0.115, 0.16),  # the seed's 13.7 % reads as ever coded (§7.1)
+    ("asthma_register_share", 0.052, 0.078),  # QOF 6.5 %: age >= 6, unresolved, Rx in 12 months
+    ("asthma_ever_coded_share_0_15", 0.06, 0.14),  # HSE 2018 0-15: 10 %
+    ("copd_register_share", 0.014, 0.025),  # QOF 1.9 %
+    ("copd_current_smoker_share", 0.30, 0.60),  # 47 % at diagnosis (§7.2)
+    ("asthma_saba_ge3_share", 0.25, 0.50),  # SABINA UK: over a third
+    ("flu_uptake_65plus", 0.68, 0.82),  # 74.9 % (§7.3)
+    ("flu_uptake_lung_under65", 0.38, 0.58),  # 49.8 %
+    ("resp_emergency_admissions_per_1000", 9, 21),  # ~15 (§7.4)
+    ("resp_share_of_emergency_admissions", 0.08, 0.18),  # 1 in 8
+    ("resp_winter_to_spring_ratio", 1.4, 2.3),  # 1.8; ~1,400 spells in 20k people, so a wide band
+])
+def test_respiratory_magnitudes_in_plausible_bands(city, metric, low, high):
+    assert low <= city[metric] <= high, f"{metric} = {city[metric]:.4f}"
+
+
+def test_respiratory_oracle_ranks_next_years_respiratory_admissions(city):
+    """The latent respiratory probability (truth/) carries the care-gap model: it ranks the
+    simulated respiratory admissions well, better than chance by far."""
+    assert 0.75 <= city["respiratory_oracle_auroc"] <= 0.95

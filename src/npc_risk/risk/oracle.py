@@ -10,6 +10,18 @@ Two oracles: `true_probability` uses the outcome year's own random shock (drawn 
 happens, so no model of the past can know it: an unattainable ceiling); `knowable_probability`
 integrates that shock out (synth/activity.RateModel.knowable_probability): the fair ceiling, and
 the one a model should "come close to".
+
+Two outcomes, each with both oracles in `truth/persons.parquet` (`TRUTH_COLUMNS`):
+* any emergency admission in the 12 months after the as-of date (the nightly model's outcome);
+* a respiratory emergency admission: primary diagnosis in ICD-10 chapter X, J00-J99
+  (respiratory-and-packs.md §6 "all respiratory"), for the respiratory pipeline (issue 11). Its
+  latent probability thins each person's emergency rate by their chance that a spell is coded
+  respiratory (synth/services.Coder.respiratory_share); the rate itself carries the respiratory
+  care model (synth/respiratory.py): poor control, low engagement (no review, no action plan), a
+  reliever without an inhaled steroid, smoking and COPD severity raise it, so the care gaps the
+  rules find are predictive, not decoration. A pipeline counting a narrower set (e.g. J09-J47)
+  should compare against its own count of `truth/future_apcs.parquet`; the probability stays the
+  J00-J99 one.
 """
 
 from __future__ import annotations
@@ -17,6 +29,13 @@ from __future__ import annotations
 import numpy as np
 
 from npc_risk.risk.metrics import PUBLISHED_AUROC_RANGE, headline_metrics, top_fraction_table
+
+# outcome -> (true probability, knowable probability, next-year count) columns of truth/persons.parquet
+TRUTH_COLUMNS = {
+    "emergency_admission": ("true_probability", "knowable_probability", "emergency_admissions"),
+    "respiratory_emergency_admission": ("true_respiratory_probability", "knowable_respiratory_probability",
+                                        "respiratory_emergency_admissions"),
+}
 
 
 def oracle_comparison(scores, truth_probability, outcome, *, fraction: float = 0.03,

@@ -2,7 +2,7 @@
 
 Each person-year has a latent log-need
     eta = sum(concept log-RR for concepts present at the year start) + efi_rr * deficits
-          + sigma_p * v + sigma_t * w[year]
+          + respiratory log-RR (control, care, smoking: respiratory.py) + sigma_p * v + sigma_t * w[year]
 and every service's rate is   target * age_weight * exp(k_service * eta) / normaliser,
 with the normaliser fixed on the as-of population so the population mean hits the target
 (nhs-data-conventions.md §10.1) while `k_service` sets how concentrated use is in the top 5 %
@@ -48,6 +48,8 @@ def log_need(params: Params, pop: Population, morb: Morbidity, y: int,
     deficits = morb.deficits_at(first)
     eta = (morb.emerg_log_rr[:, None] * present).sum(axis=0)
     eta += params.rate("efi_log_rr_per_deficit") * deficits
+    if morb.resp_log_rr is not None:  # respiratory control, care and smoking (synth/respiratory.py)
+        eta += morb.resp_log_rr * (morb.resp_from <= first)
     w = pop.w[y] if shock is None else shock
     eta += params.rate("sigma_permanent") * pop.v + params.rate("sigma_transient") * w
     return np.minimum(eta, params.rate("eta_cap")), deficits
@@ -100,7 +102,8 @@ class RateModel:
         base = np.exp(np.log(least[band]) + pop.dep * np.log(most[band] / least[band])) / 1000
         return p.rate("emergency_scale") * base * np.exp(p.rate("k_emergency") * eta) / self.emerg_norm[band]
 
-    def knowable_probability(self, y: int, outcome_share: float, nodes: int = 24) -> np.ndarray:
+    def knowable_probability(self, y: int, outcome_share: float, nodes: int = 24,
+                             shares: tuple = (1.0,)) -> np.ndarray | list[np.ndarray]:
         """P(at least one outcome admission in year y) from what is knowable at its start.
 
         The year's shock is AR(1): w[y] = rho * w[y-1] + sqrt(1 - rho^2) * e with e ~ N(0, 1) drawn
@@ -108,16 +111,22 @@ class RateModel:
         year's shock) is fixed at the start, so this integrates e out (Gauss-Hermite) instead of
         using the drawn value: the best any model of the past could do. The truth table's
         `true_probability` uses the drawn e, which no model can know.
+
+        `shares` thins the outcome (e.g. each person's share of spells with a respiratory primary
+        diagnosis, services.Coder.respiratory_share): with more than one share, one probability
+        array per share comes back, from the same pass.
         """
         rho = self.params.rate("rho_transient")
         x, weight = np.polynomial.hermite_e.hermegauss(nodes)  # probabilists' Hermite: N(0, 1)
         weight = weight / weight.sum()
         carried = rho * self.pop.w[y - 1] if y > 0 else np.zeros(self.pop.n)
-        p = np.zeros(self.pop.n)
+        p = [np.zeros(self.pop.n) for _ in shares]
         for e, wt in zip(x, weight, strict=True):  # a couple of dozen vectorised passes over people
             eta, _ = log_need(self.params, self.pop, self.morb, y, carried + np.sqrt(1 - rho**2) * e)
-            p += wt * (1 - np.exp(-self._emergency(eta) * outcome_share))
-        return p
+            rate = self._emergency(eta) * outcome_share
+            for out, share in zip(p, shares, strict=True):
+                out += wt * (1 - np.exp(-rate * share))
+        return p[0] if len(shares) == 1 else p
 
 
 def draw_events(rng, lo, hi, frac, rate) -> tuple[np.ndarray, np.ndarray]:

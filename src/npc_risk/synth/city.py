@@ -10,7 +10,9 @@ timestamps, so the same seed and arguments give the same bytes. Layout:
     output/truth/persons.parquet     per person: true 12-month emergency-admission probability (with
                                      the outcome year's own shock), the knowable probability (that shock
                                      integrated out: the fair ceiling for a model of the past) and
-                                     the simulated use in (as_of, as_of + 365]
+                                     the simulated use in (as_of, as_of + 365]; the same two
+                                     probabilities and the count for respiratory emergency
+                                     admissions (primary diagnosis J00-J99; risk/oracle.py)
     output/truth/future_apcs.parquet the future spells themselves
     output/truth/dirt_injected.json  how many bad rows of each kind were injected
 """
@@ -25,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from npc_risk import files
 from npc_risk.admissions import is_emergency_admission
 from npc_risk.synth import extract as ex
-from npc_risk.synth.activity import RateModel
+from npc_risk.synth.activity import RateModel, year_bounds
 from npc_risk.synth.conditions import assign_conditions, mortality_multiplier, solve_intercepts
 from npc_risk.synth.frames import concat, day_number, hex_ids
 from npc_risk.synth.gp_record import Vocab, diagnosis_events, medication_issues, observation_events
@@ -37,6 +40,8 @@ from npc_risk.synth.icd import IcdVocab
 from npc_risk.synth.params import categorical, column, load_params
 from npc_risk.synth.population import build_geography, build_population, registrations
 from npc_risk.synth.records import flag_events, nhs_numbers, opt_outs
+from npc_risk.synth.respiratory import latent as respiratory_latent
+from npc_risk.synth.respiratory import records as respiratory_records
 from npc_risk.synth.services import Coder, simulate_year
 
 
@@ -65,11 +70,13 @@ class Constants:
     norms: dict
 
 
-def calibrate_constants(rng, params, geo, *, as_of: int, history_years: int) -> Constants:
+def calibrate_constants(rng, params, geo, *, as_of: int, history_years: int, resp_rng=None) -> Constants:
     """Condition intercepts solved on the as-of population, then the rate normalisers.
 
     Who is in the as-of population depends on the conditions (sicker people die more), so the
-    solve is repeated on the survivors of the previous draw; three rounds settle it.
+    solve is repeated on the survivors of the previous draw; three rounds settle it. The
+    normalisers see the respiratory admission term (respiratory.latent, drawn from `resp_rng`)
+    as every chunk does.
     """
     pop = build_population(rng, params, geo, n=REFERENCE_PEOPLE, as_of=as_of, history_years=history_years)
     reference = np.ones(pop.n, dtype=bool)
@@ -78,6 +85,7 @@ def calibrate_constants(rng, params, geo, *, as_of: int, history_years: int) -> 
         morb = assign_conditions(rng, params, pop, intercepts)
         registrations(rng, params, pop, mortality_multiplier(params, pop, morb))
         reference = pop.in_population
+    respiratory_latent(resp_rng if resp_rng is not None else rng, params, pop, morb)
     return Constants(intercepts=intercepts, norms=RateModel.normalisers(params, pop, morb))
 
 
@@ -102,8 +110,11 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
     n_chunks = -(-patients // CHUNK_PEOPLE)
     chunk_seqs = root.spawn(n_chunks)
     geo = build_geography(np.random.default_rng(geo_seq), params)
+    # the respiratory streams are children of the existing seeds, so the draws before them keep
+    # their values (SeedSequence.spawn does not touch a generator already made from the parent)
     constants = calibrate_constants(np.random.default_rng(constants_seq), params, geo, as_of=A,
-                                    history_years=history_years)
+                                    history_years=history_years,
+                                    resp_rng=np.random.default_rng(constants_seq.spawn(1)[0]))
     id_rng = np.random.default_rng(id_seq)
     all_ids = hex_ids("P", id_rng.integers(0, 2**62, patients, dtype=np.uint64), 15)
     nhs = nhs_numbers(id_rng, patients, params.rate("nhs_number_missing_share"))
@@ -122,15 +133,22 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
         pop = build_population(rng, params, geo, n=m, as_of=A, history_years=history_years)
         morb = assign_conditions(rng, params, pop, constants.intercepts)
         reg = registrations(rng, params, pop, mortality_multiplier(params, pop, morb))
+        resp_rng = np.random.default_rng(chunk_seqs[c].spawn(1)[0])
+        resp = respiratory_latent(resp_rng, params, pop, morb)
         events = diagnosis_events(rng, params, pop, morb, snomed) + observation_events(rng, params, pop, morb, snomed)
         meds = medication_issues(rng, params, pop, morb, dmd)
+        resp_events, resp_meds = respiratory_records(resp_rng, params, pop, morb, resp, snomed, dmd)
+        events += resp_events
+        meds += resp_meds
         model = RateModel(params, pop, morb, constants.norms)
         coder = Coder(params, morb, icd)
         written = icd.written()
         years = [simulate_year(rng, params, pop, model, coder, written, y) for y in range(history_years + 1)]
         history, future = years[:-1], years[-1]
-        future["knowable_probability"] = model.knowable_probability(history_years, _outcome_share(params))
-        del years, model, coder
+        future["resp_share"] = coder.respiratory_share(year_bounds(pop, history_years)[0], pop.age + 0.5)
+        future["knowable_probability"], future["knowable_resp_probability"] = model.knowable_probability(
+            history_years, _outcome_share(params), shares=(1.0, future["resp_share"]))
+        del years, model, coder, resp
         gp = concat([y["gp"] for y in history])
         noise = _noise_events(rng, params, gp, snomed)
         flags, _ = flag_events(rng, params, pop, morb, meds, snomed)
@@ -208,7 +226,7 @@ def _outcome_share(params) -> float:
 def _truth_tables(pop, future: dict, ids: pa.Array, params):
     """Per-person truth for (as_of, as_of + 365]: the oracle probability and the simulated use."""
     n = pop.n
-    spells, _, _, _ = ex.spells_frame([future])
+    spells, primary, _, _ = ex.spells_frame([future])
     method = spells["method_code"].astype(str)
     # every spell drawn from the emergency group (2B transfers too), and those of them that are
     # emergency admissions by the pipeline's one definition (the outcome, and the bed days the
@@ -217,6 +235,9 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
     outcome = is_emergency_admission(method)
     los = spells["discharge"] - spells["admission"]
     expected = future["truth_rate"] * _outcome_share(params) * pop.in_population
+    expected_resp = expected * future["resp_share"]
+    written = pc.utf8_upper(primary.take(pa.array(spells["diag"])))
+    resp_outcome = outcome & np.asarray(pc.fill_null(pc.starts_with(written, "J"), False))  # J00-J99 (§6)
     count = lambda who, weights=None: np.bincount(who, weights, minlength=n)
     table = pa.table({
         "patient_id": ids.slice(0, n),
@@ -232,6 +253,9 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
         "gp_appointments": count(future["gp"]["patient"]).astype(np.int64),
         "social_care_packages": count(future["social_care"]["patient"]).astype(np.int64),
         "latent_permanent": pop.v,
+        "true_respiratory_probability": 1 - np.exp(-expected_resp),
+        "knowable_respiratory_probability": future["knowable_resp_probability"] * pop.in_population,
+        "respiratory_emergency_admissions": count(spells["patient"][resp_outcome]).astype(np.int64),
     })
     yield "persons", table
     order = np.lexsort((spells["admission"], spells["patient"]))

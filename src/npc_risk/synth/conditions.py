@@ -32,6 +32,9 @@ class Morbidity:
     deficit_names: list[str]
     deficit_of: np.ndarray  # (K,) index into deficit_names or -1
     emerg_log_rr: np.ndarray  # (K,)
+    # respiratory care's extra admission log-rate and the day it starts (synth/respiratory.py)
+    resp_log_rr: np.ndarray | None = None  # (n,)
+    resp_from: np.ndarray | None = None  # (n,) first day of asthma or COPD
 
     def present(self, k: int, day: np.ndarray | int) -> np.ndarray:
         return self.onset[k] <= day

@@ -50,9 +50,22 @@ class Params:
     ethnicity: list[dict[str, str]]
     pcns: list[dict[str, str]]
     practices: list[dict[str, str]]
+    respiratory: list[dict[str, str]]
+    respiratory_codes: list[dict[str, str]]
 
     def rate(self, key: str) -> float:
         return self.rates[key]
+
+    def resp_text(self, key: str) -> str:
+        """A value of respiratory.csv as written (weights lists, concept lists)."""
+        for row in self.respiratory:
+            if row["key"] == key:
+                return row["value"]
+        raise KeyError(key)
+
+    def resp(self, key: str) -> float:
+        """A number from respiratory.csv (the respiratory care model's parameters)."""
+        return float(self.resp_text(key))
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@
 (frames.py). Emergency spells get a primary diagnosis from a condition the person has (COPD ->
 J44x, heart failure -> I50x ...) or a generic emergency reason, secondary diagnoses from their
 conditions, and HFRS categories (clinical-definitions.md §2.2) when they are old and frail. A
+respiratory primary diagnosis (J00-J99) is dated with a winter peak. A
 method-21 spell comes through A&E, so it also writes a type 01 attendance; the share of type 01
 attendances that end in admission is held at ~28 % (nhs-data-conventions.md §1.9).
 """
@@ -19,10 +20,16 @@ from npc_risk.synth.conditions import Morbidity
 from npc_risk.synth.icd import IcdVocab, join_lists, write_codes
 from npc_risk.synth.params import Params, categorical, categorical_rows, column
 from npc_risk.synth.population import Population
+from npc_risk.synth.respiratory import seasonal_days
 
 OPA_STATUS = ["5", "6", "7", "3", "2", "4"]
 GP_STATUS = ["attended", "did_not_attend", "cancelled"]
 DEPARTMENTS = ["01", "02", "03", "04"]
+
+
+def age_band(age: np.ndarray) -> np.ndarray:
+    """0 under 5, 1 for 5-64, 2 for 65+ (the bands of generic_diagnoses.csv)."""
+    return (np.asarray(age) >= 5).astype(np.int64) + (np.asarray(age) >= 65)
 
 
 class Coder:
@@ -33,21 +40,56 @@ class Coder:
         rows = params.concepts
         self.primary = [icd.ids(r["icd10_primary"].split("|")) if r["icd10_primary"] else None for r in rows]
         self.secondary = [icd.ids(r["icd10_secondary"].split("|")) if r["icd10_secondary"] else None for r in rows]
-        self.weight = np.array([3.0 * np.exp(float(r["emerg_log_rr"])) if p is not None else 0.0
-                                for r, p in zip(rows, self.primary, strict=True)])
+        self.weight = np.array([float(r["primary_weight"] or 3.0) * np.exp(float(r["emerg_log_rr"]))
+                                if p is not None else 0.0 for r, p in zip(rows, self.primary, strict=True)])
+        self.generic_weight_65plus = params.rate("generic_weight_65plus")
         self.generic = {g: (icd.ids([r["icd10"] for r in params.generic_diagnoses if r["group"] == g]),
                             column([r for r in params.generic_diagnoses if r["group"] == g], "weight"))
                         for g in ("emergency", "elective", "maternity")}
+        # emergency reasons by age band (< 5, 5-64, 65+): weight_0_4 / weight_65plus where given
+        rows = [r for r in params.generic_diagnoses if r["group"] == "emergency"]
+        self.generic_by_age = np.vstack([column([dict(r, w=r[k] or r["weight"]) for r in rows], "w")
+                                         for k in ("weight_0_4", "weight", "weight_65plus")])
         self.hfrs = (icd.ids([r["icd10"] for r in params.hfrs_secondary]), column(params.hfrs_secondary, "weight"))
         self.morb = morb
+        # respiratory = primary diagnosis in ICD-10 chapter X (J00-J99; respiratory-and-packs §6)
+        self.resp_frac = np.array([0.0 if p is None else float(np.mean([icd.codes[i].startswith("J") for i in p]))
+                                   for p in self.primary])
+        codes, _ = self.generic["emergency"]
+        resp = np.array([icd.codes[i].startswith("J") for i in codes])
+        self.generic_resp = (self.generic_by_age * resp).sum(axis=1) / self.generic_by_age.sum(axis=1)  # per band
 
-    def primary_codes(self, rng, who, day, group: str, generic_weight: float) -> np.ndarray:
+    def is_respiratory(self, code_ids: np.ndarray) -> np.ndarray:
+        flags = np.array([c.startswith("J") for c in self.icd.codes])
+        return flags[code_ids]
+
+    def respiratory_share(self, day, age, generic_weight: float = 1.0) -> np.ndarray:
+        """Each person's chance that an emergency spell on `day` at `age` gets a respiratory
+        primary diagnosis (the mixture `primary_codes` draws from): the truth's respiratory thinning."""
+        w = (self.morb.onset <= day) * self.weight[:, None]
+        g = self._generic_weight(generic_weight, age, len(age))
+        return ((w * self.resp_frac[:, None]).sum(axis=0) + g * self.generic_resp[age_band(age)]) / (w.sum(axis=0) + g)
+
+    def _generic_weight(self, generic_weight: float, age, n: int) -> np.ndarray:
+        """Weight of the generic reason against the conditions present (rates.csv: more at 65+)."""
+        if age is None:
+            return np.full(n, generic_weight)
+        return np.where(np.asarray(age) >= 65, generic_weight * self.generic_weight_65plus, generic_weight)
+
+    def primary_codes(self, rng, who, day, group: str, generic_weight: float, age=None) -> np.ndarray:
         codes, w = self.generic[group]
-        out = codes[categorical(rng, w, len(who))]
+        if group == "emergency" and age is not None:  # reasons by age band (generic_diagnoses.csv)
+            band = age_band(age)
+            out = np.empty(len(who), dtype=np.int64)
+            for b in range(3):  # three age bands
+                rows = np.flatnonzero(band == b)
+                out[rows] = codes[categorical(rng, self.generic_by_age[b], len(rows))]
+        else:
+            out = codes[categorical(rng, w, len(who))]
         if group != "emergency" or len(who) == 0:
             return out
         present = self.morb.onset[:, who] <= day  # (K, spells)
-        weights = np.vstack([present * self.weight[:, None], np.full(len(who), generic_weight)]).T
+        weights = np.vstack([present * self.weight[:, None], self._generic_weight(generic_weight, age, len(who))]).T
         pick = categorical_rows(rng, weights)
         for k, codes_k in enumerate(self.primary):  # a few dozen concepts
             if codes_k is None:
@@ -76,9 +118,11 @@ class Coder:
 
 
 def _spells(rng, params, coder: Coder, written: pa.Array, who, day, los, group, method_codes,
-            method_share, age, deficits):
+            method_share, age, deficits, season=None):
     method = categorical(rng, method_share, len(who))
-    primary = coder.primary_codes(rng, who, day, group, generic_weight=1.0)
+    primary = coder.primary_codes(rng, who, day, group, generic_weight=1.0, age=age[who])
+    if season is not None:
+        day = season(who, day, primary)
     owner, sec = coder.secondary_codes(rng, who, day, age[who], deficits[who], group == "emergency")
     return ({"patient": who, "admission": day, "discharge": day + los, "method": method,
              "emergency": np.full(len(who), group == "emergency")},
@@ -97,7 +141,16 @@ def simulate_year(rng, params: Params, pop: Population, model: RateModel, coder:
     who, day = draw_events(rng, lo, hi, frac, rates["emergency"])
     los = length_of_stay(rng, params, age[who], deficits[who])
     codes, share = methods(params, "emergency")
-    em = _spells(rng, params, coder, written, who, day, los, "emergency", codes, share, age, deficits)
+
+    def season(who, day, primary):
+        """Respiratory spells re-dated within the same observed year with the winter peak
+        (respiratory-and-packs §7.4: Dec-Feb / Mar-May = 1.8); others stay uniform."""
+        resp = np.flatnonzero(coder.is_respiratory(primary))
+        day = day.copy()
+        day[resp] = seasonal_days(rng, lo[who[resp]], hi[who[resp]], params.resp("season_amplitude"))
+        return day
+
+    em = _spells(rng, params, coder, written, who, day, los, "emergency", codes, share, age, deficits, season)
     em[0]["method_code"] = np.array(codes, dtype=object)[em[0]["method"]]
     # elective (and transfers in) and maternity spells
     who, day = draw_events(rng, lo, hi, frac, rates["elective"])

@@ -9,6 +9,7 @@ to a temporary name first and renamed into place, so a crash never leaves half a
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import os
@@ -156,12 +157,28 @@ def read_raw(engine: Engine, path: Path, *, name: str, scratch: Path, expected: 
         table = engine.con.read_parquet(source, table_name=f"raw_{name}")
         table.limit(1).to_pyarrow()  # Parquet footers and schemas are checked on open
     except read_errors() as exc:
+        if out_of_space(exc):  # staging the rows in the scratch folder filled the disk
+            raise OutputError(
+                f"{scratch}: no space left on the disk while staging {path.name} (the input is "
+                "fine); free space on the output folder's disk, or pass --output on a larger one"
+            ) from None
         # The engine's message may quote a data line (patient values): only its type is shown.
         raise InputFileError(
             f"{path}: cannot be read as {kind} ({type(exc).__name__}); check the file is complete "
             "and UTF-8 CSV with a header row, or valid Parquet"
         ) from None
     return RawTable(table, header)
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """A write failed because the disk (or the user's quota) is full: an output error (exit 8),
+    never the fault of the input being read at the time (issue 10, finding 3). DuckDB reports it
+    as an IOException whose text carries the OS message, not an errno; the text is only tested,
+    never shown."""
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
 
 
 def read_errors() -> tuple[type[BaseException], ...]:
@@ -586,19 +603,28 @@ def write_parquet(
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-    if isinstance(data, ibis.Table) and not metadata and not partition_by:
-        # Let the engine stream the rows to the file (DuckDB's COPY): no copy in Python memory.
-        data.to_parquet(tmp, compression=compression)
-    else:
-        arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
-        if metadata:
-            merged = dict(arrow.schema.metadata or {})
-            merged.update({k.encode(): v.encode() for k, v in metadata.items()})
-            arrow = arrow.replace_schema_metadata(merged)
-        if partition_by:
-            pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
+    try:
+        if isinstance(data, ibis.Table) and not metadata and not partition_by:
+            # Let the engine stream the rows to the file (DuckDB's COPY): no copy in Python memory.
+            data.to_parquet(tmp, compression=compression)
         else:
-            pq.write_table(arrow, tmp, compression=compression)
+            arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
+            if metadata:
+                merged = dict(arrow.schema.metadata or {})
+                merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+                arrow = arrow.replace_schema_metadata(merged)
+            if partition_by:
+                pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
+            else:
+                pq.write_table(arrow, tmp, compression=compression)
+    except Exception as exc:
+        if not out_of_space(exc):
+            raise  # e.g. a bad input file read while the rows stream: the caller classifies it
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        raise OutputError(
+            f"{path.parent}: no space left on the disk while writing {path.name} (the inputs are "
+            "fine); free space on the output folder's disk, or pass --output on a larger one"
+        ) from None
     _owner_only(tmp)
     if path.exists():
         shutil.rmtree(path) if path.is_dir() else path.unlink()

@@ -445,3 +445,34 @@ def test_status_names_latest_and_each_date_s_run_folder(tmp_path: Path):
     shown = _run("status", "--output", str(tmp_path))
     assert f"latest: runs/{AS_OF}.1" in shown.output and f"runs/{AS_OF}.1 (latest)" in shown.output
 
+
+# ------------------------------- finding 3: a full disk during ingest is not the input's fault
+def test_disk_full_during_ingest_exits_8_naming_the_folder_not_the_input(tmp_path: Path, monkeypatch):
+    """Staging an accepted table fills the disk: exit 8 naming the work folder under --output and
+    the fix, not exit 3 blaming the (good) input file; the work folder is removed."""
+    import errno
+
+    import ibis.expr.types as ir
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ir.Table, "to_parquet", disk_full)
+    out = tmp_path / "out"
+    result = _run("run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF, "--quiet")
+    assert result.exit_code == 8, result.output
+    line = _one_line(result.output)
+    assert line.startswith(f"npc-risk: output error: {out}/.work-{AS_OF}-")
+    assert "no space left on the disk" in line and "(the inputs are fine)" in line and "--output" in line
+    assert str(EXTRACT) not in line
+    assert _leftovers(out) == []
+
+
+def test_duckdb_disk_full_text_is_out_of_space_and_a_bad_file_is_not():
+    import duckdb
+
+    from npc_risk.files import out_of_space
+
+    assert out_of_space(duckdb.IOException('Could not write file "x": No space left on device'))
+    assert out_of_space(OSError(122, "Disk quota exceeded"))
+    assert not out_of_space(duckdb.IOException("Could not read file: truncated Parquet footer"))

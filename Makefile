@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen --no-sync
 AS_OF ?= 2026-03-31
 OUT ?= out
 
-.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast bench bench-scale \
+.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast test-crash bench bench-scale \
         calibrate sample-data dictionary clean
 
 # The coverage floor: the suite measured 94.8 % (fresh clone, 2026-12-01). Raise it, never lower it.
@@ -50,6 +50,9 @@ test-generative: env
 
 test-functional: env
 	$(RUN) pytest -q tests/functional
+
+test-crash: env  ## the whole kill -9 crash matrix: real runs of the sample city killed at 8 points, each rerun compared (make test kills at one)
+	NPC_RISK_CRASH_MATRIX=all $(RUN) pytest -q -rs tests/functional/test_crash_matrix.py
 
 bench: env  ## the 1M-person run and train against DuckDB scan/copy floors of the same files (child processes, peak RSS)
 	$(RUN) python -m benchmarks.run

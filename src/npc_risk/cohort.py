@@ -112,6 +112,7 @@ def select_cohort(
     optouts: tuple[str, ...] = ("type1_optout",),
     previous_patients: ir.Table | None = None,
     materialise: Callable[[ir.Table], ir.Table] | None = None,
+    candidates: Callable[[ir.Table], ir.BooleanValue] | None = None,
 ) -> CohortResult:
     """Flag eligibility and exclusions, rank within neighbourhood and select the cohort.
 
@@ -121,6 +122,9 @@ def select_cohort(
     apply (`config.outputs.case_finding.applied`; default: type 1 only). `materialise` (e.g.
     `Engine.cache`) computes the ranked people once; the cohort and the report then read them.
     The cohort has no `drivers` yet: they are explained for the selected people afterwards.
+    `candidates` (a condition pipeline's selection, definition.py) replaces the three
+    eligibility routes and the denominator: eligible = candidates and age >= min_age, and the
+    denominator counts the candidates (aged 18+ with `denominator = "adults"`).
     """
     applied = exclusions(config, optouts)
     required = (*REQUIRED_COLUMNS, *(r for r in applied if r not in REQUIRED_COLUMNS))
@@ -141,11 +145,10 @@ def select_cohort(
         ).fill_null(False),
         eligible_hfrs=(scored.hfrs_score > config.hfrs_high_threshold).fill_null(False),
     )
-    t = t.mutate(
-        eligible=(
-            (t.age >= config.min_age) & (t.eligible_ltc | t.eligible_frailty | t.eligible_hfrs)
-        ).fill_null(False)
-    )
+    routes = t.eligible_ltc | t.eligible_frailty | t.eligible_hfrs
+    if candidates is not None:
+        routes = candidates(t)
+    t = t.mutate(eligible=((t.age >= config.min_age) & routes).fill_null(False))
     branches = [(t.eligible & t[r].fill_null(False), r) for r in applied]
     branches.append((t.eligible & t.risk_score.isnull(), NO_RISK_SCORE))
     t = t.mutate(exclusion_reason=ibis.cases(*branches, else_=ibis.null("string")))
@@ -154,6 +157,8 @@ def select_cohort(
     in_denominator = (
         ibis.literal(True) if config.denominator == "all" else (t.age >= ADULT_AGE).fill_null(False)
     )
+    if candidates is not None:
+        in_denominator = candidates(t) & in_denominator
     t = t.mutate(_candidate=t.eligible & t.exclusion_reason.isnull(), in_denominator=in_denominator)
     t = t.mutate(cohort_denominator=_count(t.in_denominator).over(by_hood).cast("int64"))
     t = t.mutate(cohort_target=top_count(t.cohort_denominator, config.cohort_fraction))

@@ -225,9 +225,9 @@ class PacksConfig(Section):
 
 # What a pipeline is made of (the registries in npc_risk.definition hold the implementations).
 POPULATIONS = ("registered",)
-FEATURE_SETS = ("npc_core",)
-OUTCOMES = ("emergency_admission_12m",)
-SELECTIONS = ("neighbourhood_top_fraction",)
+FEATURE_SETS = ("npc_core", "respiratory")
+OUTCOMES = ("emergency_admission_12m", "respiratory_admission_12m")
+SELECTIONS = ("neighbourhood_top_fraction", "register_top_fraction")
 OUTPUTS = ("patients", "cohort", "neighbourhoods", "evidence")
 
 
@@ -237,9 +237,14 @@ class DefinitionConfig(Section):
 
     population: whom the run is about ("registered": registered and alive on the as-of date).
     feature_sets: the feature sets derived for them, joined on patient_id ("npc_core": LTCs,
-        eFI, HFRS, utilisation, flags). A condition pipeline adds its own set here.
-    outcome: what the model predicts ("emergency_admission_12m"); the score itself is [risk].
-    selection: how the cohort is chosen ("neighbourhood_top_fraction": the [cohort] rules).
+        eFI, HFRS, utilisation, flags). A condition pipeline adds its own set here
+        ("respiratory": asthma/COPD registers, care gaps, respiratory admissions; it also
+        publishes care_gaps, care_gap_rates and respiratory_mdt, docs/respiratory.md).
+    outcome: what the model predicts ("emergency_admission_12m"; "respiratory_admission_12m":
+        an emergency admission with a J00-J99 primary diagnosis); the score itself is [risk].
+    selection: how the cohort is chosen ("neighbourhood_top_fraction": the [cohort] rules;
+        "register_top_fraction": the same ranking among asthma/COPD register members, who are
+        also the denominator).
     outputs: the files published (every run also writes manifest.json and quarantine/);
         `patients` is required (the next run's change counts read it).
     """

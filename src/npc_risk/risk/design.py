@@ -104,7 +104,12 @@ class FeatureSpec:
                     and pd.api.types.infer_dtype(frame[name], skipna=True) == "boolean"):
                 boolean.append(name)  # object: a nullable flag arrived from Arrow as True/False/None
             elif pd.api.types.is_numeric_dtype(dtype):
-                numeric.append(name)
+                if frame[name].notna().any():
+                    numeric.append(name)
+                else:  # never observed in training (e.g. FEV1 in a city without spirometry): no signal,
+                    skipped += 1  # and an all-missing column breaks the gradient-boosting binning
+            elif pd.api.types.infer_dtype(frame[name], skipna=True) in ("date", "datetime", "datetime64"):
+                skipped += 1  # a date column (object dtype from Arrow): never a feature, never one-hot
             elif pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
                 levels = frame[name].dropna().astype(str).unique()
                 onehot.append((name, tuple(sorted(levels))))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from npc_risk.schemas.outputs import MANIFEST, OUTPUTS, PACK_DATA, Output
+from npc_risk.schemas.outputs import MANIFEST, OUTPUTS, PACK_DATA, RESPIRATORY_OUTPUTS, Output
 from npc_risk.schemas.tables import TABLES
 
 _TYPES = {"string": "text", "date": "date (YYYY-MM-DD)", "float64": "number", "int64": "integer"}
@@ -100,7 +100,7 @@ def _outputs() -> list[str]:
         "with a reason and `model/` the risk model and its card.",
         "",
     ]
-    for spec in (*OUTPUTS, PACK_DATA):
+    for spec in (*OUTPUTS, PACK_DATA, *RESPIRATORY_OUTPUTS):
         lines += [f"### `{spec.path}` ({spec.output_class})", "", spec.description, ""]
         partition = f"Partitioned by `{spec.partition}` (one folder per value). " if spec.partition else ""
         lines += [partition + _sort_text(spec), "", "| column | type | nullable | description |",

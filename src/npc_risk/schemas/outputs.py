@@ -272,6 +272,77 @@ EVIDENCE = Output(
 
 OUTPUTS: tuple[Output, ...] = (PATIENTS, COHORT, NEIGHBOURHOODS, EVIDENCE)
 
+# The respiratory pipeline's outputs (npc_risk.respiratory; written when [pipeline] feature_sets
+# holds "respiratory"), beside the usual ones.
+CARE_GAPS = Output(
+    "care_gaps", "care_gaps.parquet", "internal",
+    "Respiratory care gaps: one row per register member and open gap (docs/respiratory.md), with its "
+    "evidence in plain words.",
+    (
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier (links to patients.parquet)."),
+        _c("pathway", TEXT, False, "asthma, copd, or asthma+copd (a gap of both registers, e.g. no flu vaccination)."),
+        _c("gap", TEXT, False,
+           "The gap's key: asthma_no_review, copd_no_review, no_mrc, pr_not_offered, no_flu, smoker_no_offer, "
+           "no_action_plan, no_inhaler_technique, saba_overuse, saba_without_ics, laba_without_ics, ics_underuse, "
+           "ocs_courses, post_attack_no_review or copd_no_spirometry."),
+        _c("detail", TEXT, False,
+           "The gap in plain words with its evidence, e.g. `13 reliever inhalers in 12 months and no inhaled "
+           "steroid`, `no COPD review since 2024-11-02`."),
+        _c("last_seen", DATE, True,
+           "Last date the missing process (or the counted item) was recorded on or before the as-of date; empty "
+           "if never."),
+        _c("count", INT, True, "The count behind the gap (issues, courses, attacks), where there is one."),
+    ),
+    sort_key=("patient_id", "pathway", "gap"),
+)
+
+CARE_GAP_RATES = Output(
+    "care_gap_rates", "care_gap_rates.parquet", "planning",
+    "Respiratory care-gap rates per practice, neighbourhood and the city: register members (planning "
+    "population) and how many have each gap. Counts pass the disclosure rule of neighbourhoods.parquet "
+    "(1-7 and complements withheld, the rest rounded to 5); rates come from unrounded counts.",
+    (
+        _c("level", TEXT, False, "practice, neighbourhood or city.", order=("practice", "neighbourhood", "city")),
+        _c("area", TEXT, False, "Practice code, neighbourhood key, or `all` for the city."),
+        _c("area_name", TEXT, False, "Practice code, neighbourhood name, or `all`."),
+        _c("pathway", TEXT, False, "asthma or copd: the register the rate is out of."),
+        _c("gap", TEXT, False, "The gap's key (as care_gaps.parquet)."),
+        _c("label", TEXT, False, "The gap in plain words."),
+        _c("members", INT, True, "Register members in the area." + _SUPPRESSED),
+        _c("with_gap", INT, True, "Members with the gap." + _SUPPRESSED),
+        _c("pct_with_gap", FLOAT, True, "% of members with the gap." + _RATE),
+        _c("suppressed", BOOL, False, "True when a count of the row is withheld by the disclosure rule."),
+    ),
+    sort_key=("level", "area", "pathway", "gap"),
+)
+
+RESPIRATORY_MDT = Output(
+    "respiratory_mdt", "respiratory_mdt.parquet", "case-finding",
+    "The respiratory MDT list: the selected register members of each locality, highest risk first, with the "
+    "score, its drivers, the rules tier and the open care gaps in plain words.",
+    (
+        _c("neighbourhood", TEXT, False, "Locality key (PCN code or LCP name, `[cohort] neighbourhood`)."),
+        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
+        _c("practice_code", TEXT, False, "ODS code of the person's practice."),
+        _c("neighbourhood_rank", INT, False, "Rank within the locality, 1 = highest risk."),
+        _c("risk_score", FLOAT, False,
+           "Risk of a respiratory emergency admission in the next 12 months, 0-1 (model), or the rules rank."),
+        _c("drivers", TEXT, False, "Plain-words reasons behind the score, `; `-separated."),
+        _c("resp_pathway", TEXT, True, "asthma, copd or asthma+copd."),
+        _c("resp_rules_tier", INT, True,
+           "Transparent rules tier: 1 = COPD priority group 1 or 3+ asthma risk factors ... 4 = none."),
+        _c("copd_priority_group", INT, True, "COPD priority group 1-3, 4 = none; empty if not on the COPD register."),
+        _c("asthma_risk_factors", INT, True, "Asthma high-risk factors (0-7); empty if not on the asthma register."),
+        _c("open_care_gaps", INT, False, "Number of open care gaps."),
+        _c("care_gaps", TEXT, False, "The open care gaps in plain words, `; `-separated; empty text when none."),
+    ),
+    sort_key=("neighbourhood", "neighbourhood_rank"),
+)
+
+RESPIRATORY_OUTPUTS: tuple[Output, ...] = (CARE_GAPS, CARE_GAP_RATES, RESPIRATORY_MDT)
+
+
 _WITHHELD = " Empty where withheld (a count behind it is 1-7 or could be worked out by subtraction)."
 PACK_DATA = Output(
     "pack_data", "pack_data.parquet", "planning",

@@ -113,3 +113,15 @@ def test_respiratory_truth_is_part_of_the_all_cause_truth(city):
     assert (resp <= allc + 1e-12).all() and (known_resp <= known + 1e-12).all()
     assert (count_resp <= count).all() and count_resp.sum() > 0
     assert 0.05 < count_resp.sum() / count.sum() < 0.25  # about 1 in 8 (§7.4)
+
+
+def test_children_with_wheeze_and_no_diagnosis_are_there_to_be_found(city):
+    """Case finding (respiratory-and-packs §5.3) has children to find: wheeze coded in the last two
+    years without an asthma diagnosis, most of them given a reliever after it."""
+    events = city["events"]
+    coded = pc.is_in(events["snomedct_code"], value_set=pc.cast(list(_codes("wheeze")), "string"))
+    wheeze = events.filter(pc.and_(coded, pc.greater(events["date"], AS_OF - dt.timedelta(days=730))))
+    children = set(wheeze["patient_id"].to_pylist()) - _coded(city, "asthma")
+    assert len(children) >= 20
+    saba = _issues_last_year(city["meds"], _codes("saba"))
+    assert sum(p in saba for p in children) / len(children) > 0.4

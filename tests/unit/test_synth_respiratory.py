@@ -52,7 +52,7 @@ def test_every_item_the_generator_draws_has_codes():
              "action_plan", "inhaler_technique", "mrc_score", "fev1fvc_post", "fev1fvc_ratio",
              "fev1_percent_predicted", "pr_referral", "pr_declined", "pr_commenced", "smoker", "ex_smoker",
              "never_smoked", "cessation_offer", "flu_vaccination", "asthma_exacerbation", "aecopd",
-             "saba", "ocs", "antibiotic", *(f"mrc_{g}" for g in range(1, 6)),
+             "saba", "ocs", "antibiotic", "wheeze", "asthma_admission_gp", *(f"mrc_{g}" for g in range(1, 6)),
              *(r for r in ASTHMA_REGIMENS + COPD_REGIMENS if r not in ("saba_only", "ics_laba_lama"))}
     assert drawn <= items
 

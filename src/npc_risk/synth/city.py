@@ -40,6 +40,7 @@ from npc_risk.synth.icd import IcdVocab
 from npc_risk.synth.params import categorical, column, load_params
 from npc_risk.synth.population import build_geography, build_population, registrations
 from npc_risk.synth.records import flag_events, nhs_numbers, opt_outs
+from npc_risk.synth.respiratory import admission_follow_up as respiratory_admission_follow_up
 from npc_risk.synth.respiratory import latent as respiratory_latent
 from npc_risk.synth.respiratory import records as respiratory_records
 from npc_risk.synth.services import Coder, simulate_year
@@ -148,6 +149,7 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
         future["resp_share"] = coder.respiratory_share(year_bounds(pop, history_years)[0], pop.age + 0.5)
         future["knowable_probability"], future["knowable_resp_probability"] = model.knowable_probability(
             history_years, _outcome_share(params), shares=(1.0, future["resp_share"]))
+        events.append(respiratory_admission_follow_up(resp_rng, params, pop, resp, history, snomed))
         del years, model, coder, resp
         gp = concat([y["gp"] for y in history])
         noise = _noise_events(rng, params, gp, snomed)

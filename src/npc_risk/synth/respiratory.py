@@ -11,6 +11,8 @@ their onsets); this module adds, from `respiratory.csv` and the codes in `respir
 * reviews (asthma control test, RCP three questions, exacerbation count, action plan, inhaler
   technique; COPD: MRC grade, exacerbation count), spirometry (FEV1/FVC, FEV1 % predicted) around
   a COPD diagnosis, pulmonary-rehabilitation referrals after MRC >= 3;
+* wheezy children without a diagnosis (relievers, now and then prednisolone) for case finding;
+  after an asthma emergency admission, the GP's admission code and (for the engaged) a review;
 * prescribing with real dm+d codes: SABA, ICS, ICS/LABA, MART, LAMA, LAMA/LABA, triple, and
   prednisolone (with amoxicillin for AECOPD) at each attack, winter-weighted.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow.compute as pc
 from scipy.special import ndtri
 
 from npc_risk.synth.activity import year_bounds
@@ -66,6 +69,7 @@ class RespLatent:
     past_asthma: np.ndarray  # day of a past asthma diagnosis (NEVER if none)
     asthma_resolved: np.ndarray  # day of its resolved code (NEVER if dormant or none)
     copd_resolved: np.ndarray  # day of a COPD resolved code (NEVER if none)
+    wheeze: np.ndarray  # day wheeze was first coded in a child without asthma (NEVER if none)
 
 
 def latent(rng, params: Params, pop: Population, morb: Morbidity) -> RespLatent:
@@ -117,16 +121,22 @@ def latent(rng, params: Params, pop: Population, morb: Morbidity) -> RespLatent:
     copd_res_day = copd + (rng.random(n) * np.maximum(A - copd, 0)).astype(np.int64)
     copd_resolved = np.where(has_copd & (copd < A - 180) & (rng.random(n) < r("copd_resolved_share")),
                              copd_res_day, NEVER)
+    # wheezy children without a diagnosis (possibly undiagnosed asthma: case finding §5.3)
+    wheeze_share = np.select([(pop.age >= 1) & (pop.age < 6), (pop.age >= 6) & (pop.age < 18)],
+                             [r("wheeze_share_1_5"), r("wheeze_share_6_17")], 0.0)
+    wheezy = ~has_asthma & ~past & (rng.random(n) < wheeze_share)
+    wheeze = np.where(wheezy, A - 1 - (rng.random(n) * 729).astype(np.int64), NEVER)
     # the admission-risk term from the first day of asthma or COPD (centred near zero)
     saba_only = (asthma_regimen == 0) & ~has_copd
     lrr = (r("risk_control") * control + r("risk_engagement") * engagement
            + r("risk_saba_only") * (saba_only - 0.15) + r("risk_smoker") * ((smoking == SMOKER) - 0.2)
            + r("risk_copd_severity") * severity * has_copd)
-    morb.resp_log_rr = np.where(has_asthma | has_copd, lrr, 0.0)
-    morb.resp_from = np.minimum(asthma, copd)
+    morb.resp_log_rr = np.where(has_asthma | has_copd, lrr, np.where(wheezy, r("wheeze_log_rr"), 0.0))
+    morb.resp_from = np.minimum(np.minimum(asthma, copd), wheeze)
     return RespLatent(control=control, engagement=engagement, severity=severity, smoking=smoking,
                       asthma_regimen=asthma_regimen, copd_regimen=copd_regimen, adherence=adherence,
-                      past_asthma=past_asthma, asthma_resolved=asthma_resolved, copd_resolved=copd_resolved)
+                      past_asthma=past_asthma, asthma_resolved=asthma_resolved, copd_resolved=copd_resolved,
+                      wheeze=wheeze)
 
 
 def seasonal_days(rng, lo: np.ndarray, hi: np.ndarray, amplitude: float, rounds: int = 10) -> np.ndarray:
@@ -198,6 +208,7 @@ def records(rng, params: Params, pop: Population, morb: Morbidity, lat: RespLate
     events.append(_events(who, lat.asthma_resolved[who], codes.pick(rng, "asthma_resolved", len(who))))
     who = np.flatnonzero(lat.copd_resolved <= pop.obs_end)
     events.append(_events(who, lat.copd_resolved[who], codes.pick(rng, "copd_resolved", len(who))))
+    events += _wheeze(rng, params, pop, lat, codes, meds)
     events += _smoking(rng, params, pop, lat, codes, start)
     events += _flu(rng, params, pop, morb, lat, codes)
     # prescribing and attacks from the first day of asthma / COPD inside the window
@@ -244,6 +255,52 @@ def records(rng, params: Params, pop: Population, morb: Morbidity, lat: RespLate
     events += _reviews(rng, params, pop, lat, codes, asthma, copd, apat, aday)
     events += _spirometry(rng, params, pop, lat, codes, asthma, copd)
     return events, meds
+
+
+def _wheeze(rng, params, pop, lat, codes, meds: list) -> list[dict]:
+    """Wheeze coded (sometimes twice), relievers and now and then prednisolone after it: the
+    children the case-finding searches should find (respiratory-and-packs §5.3)."""
+    r = params.resp
+    who = np.flatnonzero((lat.wheeze <= pop.obs_end) & (lat.wheeze >= pop.obs_start))
+    day = lat.wheeze[who]
+    again = rng.random(len(who)) < 0.3
+    later = np.minimum(day[again] + rng.integers(30, 300, int(again.sum())), pop.obs_end[who[again]])
+    out = [_events(who, day, codes.pick(rng, "wheeze", len(who))),
+           _events(who[again], later, codes.pick(rng, "wheeze", int(again.sum())))]
+    rep, sday = _poisson_days(rng, who, np.full(len(who), r("wheeze_saba_rate")), day, pop.obs_end[who])
+    meds.append({"patient": who[rep], "date": sday, "code": codes.pick(rng, "saba", len(rep))})
+    ocs = rng.random(len(who)) < r("wheeze_ocs_share")
+    oday = np.minimum(day[ocs] + rng.integers(0, 3, int(ocs.sum())), pop.obs_end[who[ocs]])
+    meds.append({"patient": who[ocs], "date": oday, "code": codes.pick(rng, "ocs", int(ocs.sum()))})
+    return out
+
+
+def admission_follow_up(rng, params: Params, pop: Population, lat: RespLatent, history: list, snomed) -> dict:
+    """GP record after each asthma emergency admission of the history (primary J45/J46): the
+    ASTADM_COD code a few days after discharge for some, and an asthma review within 2-14 days
+    for the engaged (so `post_attack_no_review` has both outcomes to find)."""
+    r, codes = params.resp, _Codes(params, snomed, None)
+    patient, admission, discharge, asthma = [], [], [], []
+    for year in history:  # a handful of years
+        frame, primary, _, _ = year["spells"][0]  # emergency spells
+        written = pc.utf8_upper(primary)
+        flag = pc.or_(pc.starts_with(written, "J45"), pc.starts_with(written, "J46"))
+        asthma.append(np.asarray(pc.fill_null(flag, False)))
+        patient.append(frame["patient"])
+        admission.append(frame["admission"])
+        discharge.append(frame["discharge"])
+    keep = np.concatenate(asthma)
+    who = np.concatenate(patient)[keep]
+    out_day = np.minimum(np.concatenate(discharge)[keep], pop.obs_end[who])
+    coded = rng.random(len(who)) < r("admission_gp_code_share")
+    day = out_day + rng.integers(1, 10, len(who))
+    ok = coded & (day <= pop.obs_end[who])
+    frames = [_events(who[ok], day[ok], codes.pick(rng, "asthma_admission_gp", int(ok.sum())))]
+    seen = rng.random(len(who)) < _sigmoid(r("post_admission_review_logit") + lat.engagement[who])
+    day = out_day + rng.integers(2, 15, len(who))
+    ok = seen & (day <= pop.obs_end[who])
+    frames.append(_events(who[ok], day[ok], codes.pick(rng, "asthma_review", int(ok.sum()))))
+    return {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
 
 
 def _smoking(rng, params, pop, lat, codes, start) -> list[dict]:

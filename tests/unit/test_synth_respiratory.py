@@ -71,6 +71,19 @@ def test_every_emitted_code_is_in_the_respiratory_code_list_meant_to_read_it():
         pytest.skip(f"checked all but these absent lists: {absent}")
 
 
+def test_every_respiratory_icd10_code_the_city_writes_is_in_the_any_respiratory_list():
+    """Spells' J-chapter primary codes (concepts' and generic reasons) are matched by the rules'
+    resp-respiratory-any.icd10 list (prefix match), so outcome, features and truth count alike."""
+    params = load_params()
+    written = {c for r in params.concepts for c in r["icd10_primary"].split("|") if c.startswith("J")}
+    written |= {r["icd10"] for r in params.generic_diagnoses if r["icd10"].startswith("J")}
+    prefixes = _codes_of("resp-respiratory-any.icd10")
+    if prefixes is None:
+        pytest.skip("resp-respiratory-any.icd10.csv is not packaged yet (issue 11 rules)")
+    assert {"J189", "J440", "J459"} <= written
+    assert all(any(code.startswith(p) for p in prefixes) for code in written), sorted(written)
+
+
 def test_winter_peak_of_respiratory_dates():
     """Dec-Feb / Mar-May = 1.8 with the packaged amplitude (respiratory-and-packs §7.4), and every
     day stays inside its person's window."""

@@ -476,3 +476,49 @@ def test_duckdb_disk_full_text_is_out_of_space_and_a_bad_file_is_not():
     assert out_of_space(duckdb.IOException('Could not write file "x": No space left on device'))
     assert out_of_space(OSError(122, "Disk quota exceeded"))
     assert not out_of_space(duckdb.IOException("Could not read file: truncated Parquet footer"))
+
+
+# ------------------------------------------------------- progress bars on a terminal only
+class _Stream:
+    def __init__(self, tty: bool):
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("tty", "quiet", "log_format", "shown"), [
+    (True, False, "text", True),    # a person at a terminal
+    (False, False, "text", False),  # cron, CI: plain log lines only
+    (True, True, "text", False),    # --quiet
+    (True, False, "json", False),   # --log-format json, for a log shipper
+])
+def test_progress_is_shown_on_a_terminal_only(monkeypatch, tty, quiet, log_format, shown):
+    from npc_risk import logs, progress
+
+    monkeypatch.setattr(sys, "stderr", _Stream(tty))
+    logs.configure(quiet=quiet, log_format=log_format)
+    assert progress.enabled() is shown
+
+
+def test_progress_ticks_each_step_and_prints_log_lines_above_the_bars():
+    import io
+
+    from rich.console import Console
+
+    from npc_risk import progress
+
+    screen = io.StringIO()
+    with progress.steps(["ingest", "features"], console=Console(file=screen, force_terminal=True,
+                                                                width=80)) as shown:
+        shown.done("ingest")
+        shown.done("features")
+    text = screen.getvalue()
+    assert "step 1/2 ingest" in text and "step 2/2 features" in text and "✓" in text
+

@@ -28,11 +28,13 @@ from npc_risk import __version__, files, progress, steps
 from npc_risk.codelists import CodelistSet, default_folder, load_codelists
 from npc_risk.cohort import CohortResult, select_cohort
 from npc_risk.config import PipelineConfig
+from npc_risk.definition import selection_candidates
 from npc_risk.engine import Engine
 from npc_risk.hashing import file_sha256, input_sha256
 from npc_risk.ingest import IngestResult
 from npc_risk.planning.statistics import neighbourhood_statistics, planning_optout, publishable_neighbourhoods
 from npc_risk.publish import previous_run, prune_runs, publish_run
+from npc_risk.respiratory import outputs as respiratory_outputs
 from npc_risk.risk import TrainedModel, load_model, save_model
 from npc_risk.runlock import crash_point, remove_leftovers, run_lock
 from npc_risk.training import train_on_history
@@ -149,12 +151,34 @@ def _steps(
             evidence=current.evidence, quarantine_dir=ingested.quarantine_dir, manifest=manifest,
             extra_files={f"model/{p.name}": p for p in model_files},
             include=config.pipeline.outputs,
-            before_manifest=_packs(config) if config.packs.enabled else None,
+            before_manifest=_before_manifest(config, _respiratory(engine, current, selection, config, as_of)),
         )
         record.record("publish", started,
                       {"files": sum(1 for p in final.rglob("*") if p.is_file())})
         neighbourhoods = engine.to_arrow(selection.neighbourhoods)
     return RunResult(final, neighbourhoods, manifest)
+
+
+def _respiratory(engine: Engine, current: steps.Features, selection: Selection, config: PipelineConfig,
+                 as_of: date) -> respiratory_outputs.Prepared | None:
+    """The respiratory outputs (care gaps, gap rates, MDT list) when the pipeline derives the
+    respiratory feature set (npc_risk.respiratory.outputs)."""
+    if "respiratory" not in config.pipeline.feature_sets:
+        return None
+    return respiratory_outputs.prepare(engine, person=current.person, patients=selection.patients,
+                                       cohort=selection.cohort, as_of=as_of)
+
+
+def _before_manifest(config: PipelineConfig, respiratory: respiratory_outputs.Prepared | None):
+    """What publish_run writes after the tables: the respiratory outputs, then the packs."""
+    packs = _packs(config) if config.packs.enabled else None
+    if respiratory is None:
+        return packs
+
+    def write(staging: Path, manifest: dict) -> dict[str, dict]:
+        written = respiratory.write(staging, manifest)
+        return written | (packs(staging, manifest) if packs else {})
+    return write
 
 
 def _packs(config: PipelineConfig):
@@ -194,7 +218,8 @@ def _select(engine: Engine, ingested: IngestResult, current: steps.Features, sco
         previous = engine.temp_table("previous_cohort", previous)
     selected: CohortResult = select_cohort(
         scored, config=config.cohort, optouts=config.outputs.case_finding.applied,
-        previous_patients=previous, materialise=engine.cache)
+        previous_patients=previous, materialise=engine.cache,
+        candidates=selection_candidates(config.pipeline.selection))
     words = steps.drivers(engine, current.person, selected.cohort.select("patient_id"),
                           config=config, model=model)
     stats = engine.cache(neighbourhood_statistics(

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 
 from npc_risk.respiratory import respiratory_features
-from npc_risk.respiratory.gaps import care_gaps, gap_rates
+from npc_risk.respiratory.gaps import care_gaps, gap_rates, mdt_list
 from npc_risk.respiratory.outcome import respiratory_admission_label
 from tests.builders.features import T, event, issues, memtables, registered
 from tests.builders.respiratory import ASTHMA, COPD, COPD_REVIEW, SABA, on, spell
@@ -76,3 +76,28 @@ def test_respiratory_admission_outcome(engine):
     got = engine.to_arrow(respiratory_admission_label(apcs, start=start)).to_pandas()
     labels = dict(zip(got.patient_id, got.label, strict=True))
     assert labels == {"copd": 1, "day365": 1, "day366": 0, "elective": 0, "heart": 0, "before": 0}
+
+
+def test_mdt_list_carries_score_drivers_tier_and_gaps_in_words():
+    """One row per selected person, in locality and rank order; gaps joined in the GAPS order."""
+    cohort = pd.DataFrame([
+        {"neighbourhood": "L2", "nhs_number": None, "patient_id": "b", "practice_code": "A1",
+         "neighbourhood_rank": 1, "risk_score": 0.2, "drivers": "13 reliever inhalers in the last 12 months"},
+        {"neighbourhood": "L1", "nhs_number": "9434765919", "patient_id": "a", "practice_code": "A2",
+         "neighbourhood_rank": 1, "risk_score": 0.4, "drivers": "MRC breathlessness grade 4"},
+    ])
+    person = pd.DataFrame([
+        {"patient_id": "a", "resp_pathway": "copd", "resp_rules_tier": 2, "copd_priority_group": 2,
+         "asthma_risk_factors": None, "open_care_gaps": 2},
+        {"patient_id": "b", "resp_pathway": "asthma", "resp_rules_tier": 1, "copd_priority_group": None,
+         "asthma_risk_factors": 3, "open_care_gaps": 0},
+    ])
+    gaps = pd.DataFrame([
+        {"patient_id": "a", "pathway": "copd", "gap": "no_flu", "detail": "no flu vaccination in the 2025/26 season"},
+        {"patient_id": "a", "pathway": "copd", "gap": "copd_no_review", "detail": "no COPD review since 2024-11-02"},
+    ])
+    rows = mdt_list(cohort, person, gaps).to_pylist()
+    assert [r["patient_id"] for r in rows] == ["a", "b"]  # L1 before L2
+    assert rows[0]["care_gaps"] == "no COPD review since 2024-11-02; no flu vaccination in the 2025/26 season"
+    assert rows[1]["care_gaps"] == "" and rows[1]["asthma_risk_factors"] == 3 and rows[1]["copd_priority_group"] is None
+    assert rows[0]["drivers"] == "MRC breathlessness grade 4" and rows[0]["resp_rules_tier"] == 2

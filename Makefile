@@ -9,6 +9,7 @@ AS_OF ?= 2026-03-31
 OUT ?= out
 
 .PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast test-crash bench bench-scale \
+        spark-env test-spark test-cluster \
         calibrate sample-data dictionary clean
 
 # The coverage floor: the suite measured 94.8 % (fresh clone, 2026-12-01). Raise it, never lower it.
@@ -53,6 +54,16 @@ test-functional: env
 
 test-crash: env  ## the whole kill -9 crash matrix: real runs of the sample city killed at 8 points, each rerun compared (make test kills at one)
 	NPC_RISK_CRASH_MATRIX=all $(RUN) pytest -q -rs tests/functional/test_crash_matrix.py
+
+spark-env: env  ## the [spark] extra (pyspark) in .venv, and Java 17 from apt-get when `java` is missing (needs root)
+	$(UV) sync --frozen --extra spark --inexact --quiet
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+test-spark: spark-env  ## spec chapters and generative tests on DuckDB and Spark, then the sample city on both, compared
+	NPC_RISK_TEST_ENGINES=duckdb,pyspark $(RUN) pytest -q tests/spec tests/generative tests/spark
+
+test-cluster: spark-env  ## a standalone Spark master + 2 workers on 127.0.0.1 run the sample city; compared with DuckDB
+	NPC_RISK_SPARK_CLUSTER=1 $(RUN) pytest -q tests/spark/test_cluster.py
 
 bench: env  ## the 1M-person run and train against DuckDB scan/copy floors of the same files (child processes, peak RSS)
 	$(RUN) python -m benchmarks.run

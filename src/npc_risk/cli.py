@@ -8,6 +8,7 @@ patient data).
 
 from __future__ import annotations
 
+import enum
 import functools
 import sys
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 
 from npc_risk import __version__, logs, pipeline, render
+from npc_risk.config import ENGINES, override_run
 from npc_risk.errors import NpcRiskError
 
 app = typer.Typer(
@@ -37,6 +39,7 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="Output folder.")]
 Pipeline = Annotated[Path | None, typer.Option("--pipeline", "-p", help="Pipeline config (TOML) in pipelines/; default: built-in defaults (as pipelines/leeds_npc.toml).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr (for cron).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug messages too (never patient-level values).")]
+Engine = enum.Enum("Engine", {name: name for name in ENGINES}, type=str)  # --engine choices
 LogFormat = Annotated[logs.LogFormat, typer.Option("--log-format", help="Log lines as text, or one JSON object per line for log shippers.")]
 
 
@@ -106,6 +109,8 @@ def run(
     pipeline_file: Pipeline = None,
     model: Annotated[Path | None, typer.Option("--model", help="A model saved by `npc-risk train` (.skops). Default: train on the extract's history in this run.")] = None,
     keep: Annotated[int | None, typer.Option("--keep", min=0, help="After a successful run, keep the N newest runs in OUTPUT/runs/ (and the one OUTPUT/latest names), removing older ones; 0 keeps all. Default: [run] keep.")] = None,
+    engine: Annotated[Engine | None, typer.Option("--engine", help="duckdb (embedded) or pyspark (the [spark] extra; docs/scaling.md). Default: [run] engine.")] = None,
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="pyspark: the cluster's master URL, e.g. spark://host:7077. Default: [run] spark_master, else local[threads].")] = None,
     quiet: Quiet = False,
     verbose: Verbose = False,
     log_format: LogFormat = logs.LogFormat.text,
@@ -118,7 +123,8 @@ def run(
     numbers suppressed.
     """
     _logging(quiet, verbose, log_format)
-    config = pipeline.load_config(pipeline_file)
+    config = override_run(pipeline.load_config(pipeline_file), spark_master=spark_master,
+                          engine=engine.value if engine else None)
     result = pipeline.run_pipeline(input_dir=input_dir, output_dir=output, as_of=_date(as_of),
                                    config=config, model_path=model, keep=keep)
     if not quiet:

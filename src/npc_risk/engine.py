@@ -17,15 +17,19 @@ that runs when the expression is garbage-collected, or at interpreter exit. If t
 closed first, each finalizer printed a `Connection already closed!` traceback after a run that
 had succeeded. Releasing every cached table before disconnecting leaves no finalizer to fire.
 
-The backend is a parameter: `duckdb` (embedded, the default) today; the Spark issue adds
-`pyspark` through this same object.
+The backend is a parameter: `duckdb` (embedded, the default) or `pyspark` (ibis's PySpark
+backend with the pipeline's fixes, `npc_risk.spark`; docs/scaling.md). Where the two differ the
+engine hides it: Spark has no temporary tables (`temp_table` caches), and `map_batches` runs a
+Python function where the data are (Spark's executors) instead of in this process.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,14 +44,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKENDS = ("duckdb", "pyspark")
+# Rows per batch of map_batches on DuckDB: ~100 feature columns x 100k rows is tens of MB.
+MAP_BATCH_ROWS = 100_000
 
 
 class Engine(AbstractContextManager):
     """An open backend connection plus the tables cached on it (module docstring)."""
 
-    def __init__(self, con: ibis.BaseBackend, backend: str) -> None:
+    def __init__(self, con: ibis.BaseBackend, backend: str, *, scratch: Path | None = None) -> None:
         self._con = con
         self.backend = backend
+        self._scratch = Path(scratch) if scratch is not None else None
+        self._own_scratch = False
         self._cached: list[ir.Table] = []
         self._temp: list[str] = []
         self._names = itertools.count()
@@ -78,12 +86,13 @@ class Engine(AbstractContextManager):
             if spill_dir is not None:
                 Path(spill_dir).mkdir(parents=True, exist_ok=True)
                 raw.execute("SET temp_directory = ?", [str(spill_dir)])
-            return cls(con, "duckdb")
-        if run.engine == "pyspark":  # optional extra: pip install npc-risk[spark]
-            from pyspark.sql import SparkSession  # noqa: PLC0415
+            return cls(con, "duckdb", scratch=spill_dir)
+        if run.engine == "pyspark":  # optional extra: pip install npc-risk[spark]; npc_risk.spark
+            from npc_risk import spark  # noqa: PLC0415
 
-            session = SparkSession.builder.master("local[*]").appName("npc_risk").getOrCreate()
-            return cls(ibis.pyspark.connect(session), "pyspark")
+            local_dir = Path(spill_dir) / "spark" if spill_dir is not None else None
+            session = spark.open_session(run, local_dir=local_dir)
+            return cls(spark.connect(session), "pyspark", scratch=spill_dir)
         raise ValueError(f"unknown engine {run.engine!r}")  # RunConfig has rejected it already
 
     # ------------------------------------------------------------------------------- tables
@@ -105,7 +114,10 @@ class Engine(AbstractContextManager):
     def temp_table(self, name: str, data: ir.Table | pa.Table) -> ir.Table:
         """A temporary table from an expression or an Arrow table, dropped at `close()`.
 
-        Names get a serial suffix, so two calls with the same name never collide."""
+        Names get a serial suffix, so two calls with the same name never collide. Spark has no
+        temporary tables (engine-notes.md): there the data are cached instead."""
+        if self.backend == "pyspark":
+            return self.cache(ibis.memtable(data) if isinstance(data, pa.Table) else data)
         unique = f"{name}_{next(self._names)}"
         table = self.con.create_table(unique, data, temp=True)
         self._temp.append(unique)
@@ -132,6 +144,34 @@ class Engine(AbstractContextManager):
                 return
         raise ValueError("release() takes a table returned by this engine's cache()")  # a bug
 
+    def map_batches(self, table: ir.Table, func: Callable[[pa.RecordBatch], pa.RecordBatch],
+                    schema: pa.Schema) -> ir.Table:
+        """`func` (Arrow batch in, Arrow batch of `schema` out, row-wise: e.g. the risk model)
+        applied to `table` a batch at a time, where the data are; the result is a table on this
+        engine, cached. Never the whole table in one process's memory: DuckDB streams batches
+        into a Parquet file in the scratch folder, Spark runs `func` on its executors."""
+        if self.backend == "pyspark":
+            return self.cache(self.con.map_batches(table, func, schema))
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        if self._scratch is None:  # opened without a work folder (tests): an owner-only one
+            self._scratch = Path(tempfile.mkdtemp(prefix="npc-risk-engine-"))
+            self._own_scratch = True
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        path = self._scratch / f"mapped-{next(self._names)}.parquet"
+        with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+            for batch in self._duckdb_batches(table):
+                if batch.num_rows:
+                    writer.write_batch(func(batch))
+        return self.cache(self.con.read_parquet(str(path)))
+
+    def _duckdb_batches(self, table: ir.Table) -> Iterator[pa.RecordBatch]:
+        """Arrow batches of `table` streamed from DuckDB. Not ibis's `to_pyarrow_batches`: ibis
+        12 calls `fetch_record_batch` on the connection, which DuckDB 2.0 removed."""
+        self.con._run_pre_execute_hooks(table)
+        relation = self.con.con.sql(self.con.compile(table))
+        yield from relation.to_arrow_reader(MAP_BATCH_ROWS)
+
     def to_arrow(self, table: ir.Expr) -> pa.Table:
         """Run an expression on this engine and return the result in memory (aggregates, or the
         frames the model reads)."""
@@ -156,6 +196,8 @@ class Engine(AbstractContextManager):
             self._temp.clear()
             self._closed = True
             self._con.disconnect()
+            if self._own_scratch:
+                shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __exit__(self, *exc_info) -> None:
         self.close()

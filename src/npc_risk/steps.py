@@ -117,13 +117,20 @@ def score(engine: Engine, person: ir.Table, *, config: PipelineConfig,
           model: TrainedModel | None) -> ir.Table:
     """Risk score per person (patient_id, risk_score) as a table on the engine.
 
-    The model reads the feature frame in memory (scikit-learn); the scores go back to the engine
-    as a temporary table, so the select step joins them where the people are."""
-    frame = engine.to_arrow(person.order_by("patient_id")).to_pandas()
-    scores = score_people(frame, config=config.risk, model=model)
-    arrow = pa.table({"patient_id": pa.array(frame["patient_id"].to_numpy(), pa.string()),
-                      "risk_score": scores.to_numpy(dtype="float64")})
-    return engine.temp_table("risk_scores", arrow)
+    The model (scikit-learn) is applied a batch of people at a time where the data are
+    (`Engine.map_batches`: Spark's executors, or batches streamed from DuckDB), never to the
+    whole feature table in one process; every score depends on its own row only."""
+    def scored(batch: pa.RecordBatch) -> pa.RecordBatch:
+        scores = score_people(batch.to_pandas(), config=config.risk, model=model)
+        return pa.record_batch([batch.column("patient_id").cast(pa.string()),
+                                pa.array(scores.to_numpy(dtype="float64"), pa.float64())],
+                               schema=SCORES)
+
+    return engine.map_batches(person, scored, SCORES)
+
+
+# The score step's table (one row per person).
+SCORES = pa.schema([("patient_id", pa.string()), ("risk_score", pa.float64())])
 
 
 def drivers(engine: Engine, person: ir.Table, patient_ids: ir.Table, *, config: PipelineConfig,

@@ -19,6 +19,7 @@ rule with different values is a ConfigError. This package imports no domain modu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from collections.abc import Mapping
@@ -103,6 +104,15 @@ class PipelineConfig:
         """sha256 of the effective configuration (recorded in the manifest and Parquet metadata)."""
         text = json.dumps({k: v for k, v in self.as_dict().items() if k != "source"}, sort_keys=True)
         return text_sha256(text)
+
+
+def override_run(config: PipelineConfig, **values: Any) -> PipelineConfig:
+    """`config` with `[run]` keys replaced by command-line options (`--engine`,
+    `--spark-master`); None leaves a key as the file has it. Checked like the file's values."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if not given:
+        return config
+    return dataclasses.replace(config, run=RunConfig(**(config.run.to_dict() | given)))
 
 
 def load_config(path: Path | None) -> PipelineConfig:

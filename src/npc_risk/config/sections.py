@@ -24,9 +24,15 @@ SIZE = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
 class RunConfig(Section):
     """`[run]`: the engine and its resources.
 
-    engine: duckdb (embedded, default) or pyspark (optional extra).
-    memory_limit: DuckDB's memory limit; it spills to the run's work folder beyond it.
-    threads: engine threads (default: one per core).
+    engine: duckdb (embedded, default) or pyspark (optional extra; docs/scaling.md).
+    memory_limit: DuckDB's memory limit; it spills to the run's work folder beyond it. On
+        pyspark, the driver's memory.
+    threads: engine threads (default: one per core); on pyspark without a master, `local[threads]`.
+    spark_master: pyspark only: the cluster's master URL (`spark://host:7077`, `k8s://...`,
+        `yarn`); default `local[threads]` (one machine). `npc-risk run --spark-master` overrides it.
+    spark_executor_memory: pyspark only: memory of each executor.
+    spark_partitions: pyspark only: partitions of each shuffle (`spark.sql.shuffle.partitions`);
+        about 2-4 per executor core, more when a partition would exceed ~200 MB.
     keep: after a successful run, keep this many newest runs of the output folder and remove
         older ones (0 = keep every run; `npc-risk run --keep N` overrides it; publish.prune_runs).
     """
@@ -36,6 +42,12 @@ class RunConfig(Section):
     memory_limit: str = setting(DEFAULT_MEMORY_LIMIT, pattern=SIZE,
                                 kind="a size such as '2GB' or '512MB'", example="'2GB'")
     threads: int | None = setting(None, lo=1, hi=1024, example="4")
+    spark_master: str | None = setting(None, pattern=r"local(\[(\d+|\*)\])?|(spark|k8s|mesos)://\S+|yarn",
+                                       kind="a Spark master URL such as 'spark://host:7077' or 'local[4]'",
+                                       example="'spark://127.0.0.1:7077'")
+    spark_executor_memory: str = setting("2GB", pattern=SIZE, kind="a size such as '2GB' or '512MB'",
+                                         example="'4GB'")
+    spark_partitions: int = setting(8, lo=1, hi=100_000, example="8")
     keep: int = setting(0, lo=0, hi=100_000, example="30")
 
 

@@ -54,7 +54,10 @@ def utilisation(tables: dict[str, ibis.Table], as_of: date) -> list[ibis.Table]:
     los = ibis.greatest(end.delta(apcs.admission_date, unit="day"), 0)
     a = apcs.group_by("patient_id").aggregate(
         emergency_admissions_12m=apcs.count(where=emergency & year),
-        emergency_bed_days_12m=los.sum(where=emergency & year),
+        # DuckDB sums int64 into HUGEINT and writes that to Parquet as DOUBLE, and ibis drops a
+        # cast to the type it believes the sum has (int64): through decimal(38, 0) the cast
+        # stays, exact, and both engines write int64 (issue 13).
+        emergency_bed_days_12m=los.sum(where=emergency & year).cast("decimal(38, 0)").cast("int64"),
         elective_admissions_12m=apcs.count(where=elective & year),
         emergency_admissions_24m=apcs.count(where=emergency))
     ec = tables["ec"]

@@ -13,8 +13,8 @@ Contract:
   `planning` (aggregates, small numbers suppressed: may leave the practice).
 
 Traps:
-* Types are what the run publishes today on the sample city, not what they ought to be:
-  emergency_bed_days_12m is a double (a later issue pins it to int64).
+* Types are pinned: publish refuses a table whose Arrow type differs from its declaration, on
+  every engine (emergency_bed_days_12m was a double from DuckDB's SUM until issue 13).
 * Per-condition flags (`ltc_*`, `efi_*` deficits) vary with the code-list catalogue and are not
   published in patients.parquet; `ltc_conditions` names them instead.
 * This module imports nothing from npc_risk, so every domain module may import it.
@@ -105,10 +105,8 @@ PATIENTS = Output(
         _c("hfrs_category", TEXT, False, "HFRS category: low (< 5), intermediate (5-15), high (> 15)."),
         _c("emergency_admissions_12m", INT, False,
            f"Emergency admissions (hospital spells, admission method 2x) {_12M}."),
-        # Published as double today (DuckDB's SUM of days); a later issue pins it to int64.
-        _c("emergency_bed_days_12m", FLOAT, False,
-           f"Days in hospital in those emergency spells {_12M} (open spells counted to the as-of date). Whole numbers,"
-           f" stored as a decimal type for now; a later release stores them as integers (int64)."),
+        _c("emergency_bed_days_12m", INT, False,
+           f"Days in hospital in those emergency spells {_12M} (open spells counted to the as-of date)."),
         _c("elective_admissions_12m", INT, False, f"Elective admissions (admission method 11-13) {_12M}."),
         _c("ae_attendances_12m", INT, False, f"A&E (emergency care) attendances, all department types, {_12M}."),
         _c("outpatient_attendances_12m", INT, False, f"Outpatient appointments attended {_12M}."),

@@ -81,6 +81,15 @@ def extract_files(folder: Path) -> dict[str, Path]:
             continue
         name = table_name(path)
         if name is None:
+            if path.name.lower().endswith(SUPPORTED_SUFFIXES):
+                # Named like a table but not readable as one: skipping it would silently drop a
+                # table (an opt-outs file, say), so it stops the run (issue 10 catalogue).
+                what = ("a symlink to nothing" if path.is_symlink() and not path.exists() else
+                        "a folder with no .parquet part files" if path.is_dir() else "not a regular file")
+                raise InputFileError(
+                    f"{path}: named like a table file but is {what}; replace it with the table's "
+                    "file or remove it from the extract folder"
+                )
             continue
         if name in found:
             raise InputFileError(

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from npc_risk import steps
@@ -30,15 +31,26 @@ log = logging.getLogger(__name__)
 
 
 def labelled_frame(engine: Engine, features: steps.Features, apcs: ir.Table, *,
-                   config: PipelineConfig) -> tuple[pd.DataFrame, pd.Series]:
-    """The feature frame as of T with its outcome in (T, T + 365 d], ordered by patient_id."""
+                   config: PipelineConfig) -> tuple[pd.DataFrame, np.ndarray]:
+    """The feature frame as of T, ordered by patient_id, and its outcome in (T, T + 365 d] as a
+    0/1 int8 array row for row.
+
+    DuckDB does the join; the Arrow result becomes pandas with `self_destruct` (each column's
+    Arrow buffers are released as pandas takes it over), so the frame is not held twice, and the
+    label leaves as an int8 array instead of a column to drop (a copy of the frame).
+    """
     labels = outcome(config.pipeline.outcome)(apcs, start=features.as_of)
     person = features.person
     joined = person.left_join(labels, person.patient_id == labels.patient_id).select(
         person, label=labels.label.fill_null(0).cast("int8")
     ).order_by("patient_id")
-    frame = engine.to_arrow(joined).to_pandas()
-    return frame.drop(columns=["label"]), frame["label"]
+    arrow = engine.to_arrow(joined)
+    label = arrow.column("label").to_numpy().astype("int8")
+    table = arrow.drop_columns(["label"])
+    del arrow
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    return frame, label
 
 
 def train_on_history(

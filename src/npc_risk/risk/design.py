@@ -91,6 +91,12 @@ class FeatureSpec:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, *, exclude: tuple[str, ...] = ()) -> FeatureSpec:
+        return cls.fit_matrix(frame, exclude=exclude)[0]
+
+    @classmethod
+    def fit_matrix(cls, frame: pd.DataFrame, *, exclude: tuple[str, ...] = ()) -> tuple[FeatureSpec, np.ndarray]:
+        """`fit`, and the training frame's matrix it computed the reference values from (the
+        design matrix is built once per training, not once here and again for the estimator)."""
         numeric, boolean, ordinal, onehot = [], [], [], []
         skipped = 0
         for name in frame.columns:
@@ -134,10 +140,17 @@ class FeatureSpec:
                 ref[idx[int(np.argmax(x[:, idx].sum(axis=0)))]] = 1.0
         log.info("feature spec: %d matrix columns from %d frame columns (%d excluded)",
                  len(spec.columns), len(spec.inputs), skipped)
-        return cls(spec.numeric, spec.boolean, spec.ordinal, spec.onehot, tuple(ref.tolist()))
+        return cls(spec.numeric, spec.boolean, spec.ordinal, spec.onehot, tuple(ref.tolist())), x
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        """float64 matrix (n people x len(columns)); NaN where a value is missing."""
+        """float64 matrix (n people x len(columns)); NaN where a value is missing.
+
+        Filled column by column into one preallocated array: a list of column arrays stacked at
+        the end held the matrix twice at the peak (1M people x 101 columns: 0.8 GB more). It stays
+        float64: scikit-learn's gradient boosting converts any other dtype to a float64 copy of
+        its own, so float32 here would add that copy at the final fit instead of saving one, and
+        scoring a trained model on rounded values could move a person across a split threshold.
+        """
         missing = [c for c in self.inputs if c not in frame.columns]
         if missing:
             raise ModelError(
@@ -147,8 +160,11 @@ class FeatureSpec:
         extra = len(set(frame.columns) - set(self.inputs))
         if extra:
             log.debug("feature frame has %d column(s) the model does not use", extra)
-        parts = [frame[c].to_numpy(dtype="float64", na_value=np.nan) for c in self.numeric]
-        parts += [frame[c].to_numpy(dtype="float64", na_value=np.nan) for c in self.boolean]
+        out = np.empty((len(frame), len(self.columns)), dtype="float64")
+        j = 0
+        for c in self.numeric + self.boolean:
+            out[:, j] = frame[c].to_numpy(dtype="float64", na_value=np.nan)
+            j += 1
         for c in self.ordinal:
             levels = ORDINAL_LEVELS[c]
             values = frame[c].astype("string").str.strip().str.lower()
@@ -156,16 +172,17 @@ class FeatureSpec:
             unknown = int((codes.isna() & values.notna()).sum())
             if unknown:
                 log.warning("%s: %d value(s) outside %s treated as missing", c, unknown, list(levels))
-            parts.append(codes.astype("float64").to_numpy(na_value=np.nan))
+            out[:, j] = codes.astype("float64").to_numpy(na_value=np.nan)
+            j += 1
         for c, levels in self.onehot:
             values = frame[c].astype("string").to_numpy(dtype=object, na_value=None)
             unseen = int(pd.notna(values).sum()) - sum(int((values == lv).sum()) for lv in levels)
             if unseen:
                 log.info("%s: %d value(s) not seen in training encoded as all zeros", c, unseen)
-            parts += [(values == lv).astype("float64") for lv in levels]
-        if not parts:
-            return np.empty((len(frame), 0))
-        return np.column_stack(parts)
+            for lv in levels:
+                out[:, j] = values == lv
+                j += 1
+        return out
 
     def to_dict(self) -> dict:
         """Plain data (lists, strings, floats) for skops and the model card."""

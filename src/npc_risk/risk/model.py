@@ -201,8 +201,8 @@ def fit_model(features: pd.DataFrame, labels, *, config: RiskConfig,
               training_window: dict) -> TrainedModel:
     """The fitted, calibrated estimator on `features` (no evaluation, no card)."""
     y = _labels(labels, len(features), "training labels", features.index)
-    spec = FeatureSpec.fit(features, exclude=config.exclude_features)
-    estimator = make_estimator(config).fit(spec.matrix(features), y)
+    spec, x = FeatureSpec.fit_matrix(features, exclude=config.exclude_features)
+    estimator = make_estimator(config).fit(x, y)
     return TrainedModel(estimator, spec, config, dict(training_window))
 
 

@@ -191,8 +191,9 @@ def previous_run(output_root: Path, as_of: date) -> ir.Table | None:
 
     Returns an in-memory table (patient_id, neighbourhood, in_cohort) holding only the rows with
     in_cohort true (all `select_cohort`'s change report needs: a few % of the population), so it
-    joins with `scored` on any backend. Run folders are recognised by ISO-date names holding a
-    patients.parquet; staging, `.previous` and other folders are ignored. A latest run whose
+    joins with `scored` on any backend. Runs are recognised by ISO-date names holding a
+    patients.parquet (the date links to `runs/<as_of>.<n>`, or folders of the layout before
+    `runs/`); `runs/` itself, `latest`, staging and other folders are ignored. A latest run whose
     patients.parquet cannot be read (truncated, not Parquet, columns missing) gives None and a
     warning (counts and names only), not an error.
 

@@ -1,0 +1,53 @@
+"""The nightly run on Spark (local mode) publishes what DuckDB publishes (issue 13).
+
+On the committed sample city, `npc-risk run --engine pyspark` and `--engine duckdb` are run in
+child processes from the same extract and the same pipeline (the model trained in each run on
+the extract's history); every declared output file (patients, cohort partitions,
+neighbourhoods, evidence, quarantine) must have the same columns, Arrow types, rows in the same
+order and values (floats equal to 1e-9), and the types must be the declared ones.
+
+Runs when NPC_RISK_TEST_ENGINES names pyspark (`make test-spark`); skipped otherwise, saying why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from npc_risk.schemas.outputs import OUTPUTS
+from tests.conftest import _missing
+from tests.spark.compare import AS_OF, LEEDS, SAMPLE, differences, run_cli, selected_engines
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif("pyspark" not in selected_engines(),
+                       reason="the Spark leg runs with NPC_RISK_TEST_ENGINES=duckdb,pyspark (make test-spark)"),
+    pytest.mark.skipif(bool(_missing("pyspark")), reason=_missing("pyspark") or ""),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    published = {}
+    for engine in ("duckdb", "pyspark"):
+        out = tmp_path_factory.mktemp(engine)
+        done = run_cli("run", "--input", str(SAMPLE), "--output", str(out), "--as-of", AS_OF,
+                       "--pipeline", str(LEEDS), "--engine", engine, "--quiet")
+        assert done.returncode == 0, done.stderr[-3000:]
+        published[engine] = out / AS_OF
+    return published
+
+
+def test_spark_publishes_the_same_files_rows_and_values_as_duckdb(runs):
+    assert differences(runs["duckdb"], runs["pyspark"]) == []
+
+
+def test_spark_publishes_the_declared_types(runs):
+    """schemas/outputs.py pins every published column's type; Spark's INTEGER ranks and
+    DuckDB's HUGEINT sums (emergency_bed_days_12m) come out int64 on both engines."""
+    for spec in OUTPUTS:
+        for path in sorted(runs["pyspark"].glob(spec.path.replace("<key>", "*"))):
+            schema = pq.read_schema(path)
+            assert [(f.name, f.type) for f in schema] == [(c.name, c.type) for c in spec.file_columns], path.name

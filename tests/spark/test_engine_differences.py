@@ -53,3 +53,12 @@ def test_ranks_come_back_as_int64(engine):
     result = engine.to_arrow(ranked.order_by("v"))
     assert result.schema.field("r").type == pa.int64()
     assert result.column("r").to_pylist() == [1, 0, 0]
+
+
+def test_secondary_diagnoses_split_on_blanks_not_on_the_letters_v_and_f(engine):
+    """Raw \\v \\f characters in the separator pattern made Spark split "i10 f051" on the f."""
+    from npc_risk.codes.icd10 import SEPARATORS
+
+    table = ibis.memtable(pa.table({"x": ["i10 f051\x0bJ44\x0cK21\u00a0v01;N18"]}))
+    result = engine.to_arrow(table.x.re_split(SEPARATORS).name("x").as_table())
+    assert result.column("x").to_pylist() == [["i10", "f051", "J44", "K21", "v01", "N18"]]

@@ -36,7 +36,10 @@ import ibis.expr.types as ir
 # markers included) or white space.
 # Blanks spelled out: Python's \s is Unicode-aware but RE2's (DuckDB) is ASCII-only, and a
 # no-break space (U+00A0) is common in spreadsheet exports.
-BLANKS = " \t\n\v\f\r\u00a0"
+# A regex character-class body. \v and \f are written as the escapes \x0B and \x0C: as raw
+# characters, Spark read the rendered pattern's `\v` `\f` as the letters v and f and split
+# secondary diagnoses such as "i10 f051" on the f (issue 13; engine-notes.md).
+BLANKS = " \t\n\r\u00a0" + r"\x0B\x0C"
 SEPARATORS = f"[,;|{BLANKS}]+"
 VALID = r"^[A-Z][0-9]{2}([0-9X][0-9]?)?$"
 _MARKS = "†*+-"  # dagger/asterisk symbols and the filler, stripped from the right

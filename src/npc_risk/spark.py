@@ -76,6 +76,10 @@ def open_session(run: RunConfig, *, local_dir: Path | None = None) -> SparkSessi
     from pyspark.sql import SparkSession  # noqa: PLC0415 (optional extra)
 
     master = master_url(run)
+    # the Python the executors run the model with: this interpreter (its packages), unless the
+    # deployment names one; pyspark reads the variable, not spark.pyspark.python, when the
+    # context starts (without it the workers ran a `python3` from PATH, without pyarrow)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (SparkSession.builder.master(master).appName("npc_risk")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")

@@ -25,8 +25,8 @@ from tests.builders.people import person, scored_table
 AS_OF = date(2026, 3, 31)
 
 
-def scored(bed_days=float) -> ibis.Table:
-    """120 people; bed days are a double, as the pipeline publishes them today."""
+def scored(bed_days=int) -> ibis.Table:
+    """120 people; bed days are an int64, as schemas/outputs.py declares them on every engine."""
     rows = []
     for i in range(120):
         lcp = "Leeds A&B" if i % 2 else "Leeds C/D"  # names that need percent-encoding
@@ -207,13 +207,13 @@ def test_rows_follow_the_declared_sort_key(tmp_path):
 
 
 def test_a_type_that_differs_from_the_declaration_is_a_bug(tmp_path):
-    """Bed days as int64 while the declaration says double: a plain TypeError naming the table
+    """Bed days as a double while the declaration says int64: a plain TypeError naming the table
     and column (not a user error), and nothing is published."""
     config = CohortConfig(neighbourhood="lcp", cohort_fraction=0.1)
-    result = select_cohort(scored(bed_days=int), config=config)
+    result = select_cohort(scored(bed_days=float), config=config)
     stats = neighbourhood_statistics(result.patients, result.report)
     root = tmp_path / "out"
-    with pytest.raises(TypeError, match=r"patients\.emergency_bed_days_12m is int64") as caught:
+    with pytest.raises(TypeError, match=r"patients\.emergency_bed_days_12m is double") as caught:
         publish_run(
             output_root=root, as_of=AS_OF, patients=result.patients,
             cohort=with_drivers(result.cohort), neighbourhoods=publishable_neighbourhoods(stats),

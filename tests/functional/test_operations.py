@@ -507,18 +507,28 @@ def test_progress_is_shown_on_a_terminal_only(monkeypatch, tty, quiet, log_forma
     assert progress.enabled() is shown
 
 
-def test_progress_ticks_each_step_and_prints_log_lines_above_the_bars():
+def test_progress_ticks_each_step_and_prints_log_lines_above_the_bars(monkeypatch):
     import io
 
     from rich.console import Console
 
     from npc_risk import progress
 
+    # The test owns the root logger's handlers: one writing to a stream of its own (a handler an
+    # earlier test left on a closed capture stream would otherwise be flushed here).
+    before = io.StringIO()
+    handler = logging.StreamHandler(before)
+    monkeypatch.setattr(logging.getLogger(), "handlers", [handler])
+    monkeypatch.setattr(logging.getLogger(), "level", logging.INFO)
     screen = io.StringIO()
     with progress.steps(["ingest", "features"], console=Console(file=screen, force_terminal=True,
                                                                 width=80)) as shown:
+        logging.getLogger("npc_risk.run").info("ingest: 3 tables read")
         shown.done("ingest")
         shown.done("features")
     text = screen.getvalue()
     assert "step 1/2 ingest" in text and "step 2/2 features" in text and "✓" in text
+    assert "ingest: 3 tables read" in text  # printed through the console, above the bars
+    assert before.getvalue() == ""  # not written under them on the handler's own stream
+    assert handler.stream is before  # and the handler is given its stream back
 

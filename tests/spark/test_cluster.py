@@ -49,9 +49,9 @@ def _spark_home() -> Path:
 
 def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
     """`spark-class <args>` in its own process group (spark-class execs java: the pid is the JVM)."""
-    handle = log.open("w")
-    return subprocess.Popen([str(_spark_home() / "bin" / "spark-class"), *args], stdout=handle,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with log.open("w") as handle:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([str(_spark_home() / "bin" / "spark-class"), *args], stdout=handle,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
 
 def _wait_for(log: Path, text: str, count: int, processes: list[subprocess.Popen]) -> None:

@@ -680,28 +680,3 @@ def write_text(text: str, path: Path, *, private: bool = False) -> Path:
     os.chmod(tmp, PRIVATE_FILE_MODE if private else 0o644)
     os.replace(tmp, path)
     return path
-
-
-def publish_folder(staging: Path, final: Path) -> Path:
-    """Move a fully written staging folder into place in one rename.
-
-    A previous output at `final` is kept as `<final>.previous` until the rename succeeds, then
-    removed, so readers see either the old run or the new one, never a mixture.
-    """
-    staging, final = Path(staging), Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    backup = final.with_name(final.name + ".previous")
-    if backup.exists():
-        shutil.rmtree(backup)
-    try:
-        if final.exists():
-            os.replace(final, backup)
-        os.replace(staging, final)
-    except OSError as exc:
-        raise OutputError(
-            f"{final}: cannot publish the run ({exc.strerror}); check the output folder is "
-            "writable and on the same file system as its staging folder"
-        ) from None
-    if backup.exists():
-        shutil.rmtree(backup)
-    return final

@@ -23,19 +23,22 @@ from npc_risk.config.sections import FEATURE_SETS, OUTCOMES, POPULATIONS, SELECT
 from npc_risk.features import derive_features
 from npc_risk.features.population import population as registered_population
 from npc_risk.respiratory import respiratory_features
+from npc_risk.respiratory.cyp import at_risk, cyp_features, under_18
 from npc_risk.respiratory.outcome import DESCRIPTION as RESPIRATORY_OUTCOME
 from npc_risk.respiratory.outcome import on_a_register, respiratory_admission_label
 from npc_risk.risk.labels import emergency_admission_label
 
-_POPULATIONS: dict[str, Callable] = {"registered": registered_population}
-_FEATURE_SETS: dict[str, Callable] = {"npc_core": derive_features, "respiratory": respiratory_features}
+_POPULATIONS: dict[str, Callable] = {"registered": registered_population, "under_18": under_18}
+_FEATURE_SETS: dict[str, Callable] = {"npc_core": derive_features, "respiratory": respiratory_features,
+                                      "cyp_asthma": cyp_features}
 _OUTCOMES: dict[str, Callable] = {"emergency_admission_12m": emergency_admission_label,
                                   "respiratory_admission_12m": respiratory_admission_label}
 # What the model card says the outcome is, when not the all-cause default (risk/card.py).
 _OUTCOME_TEXT: dict[str, str] = {"respiratory_admission_12m": RESPIRATORY_OUTCOME}
 # cohort.select_cohort's candidates: None = its three eligibility routes
 _SELECTIONS: dict[str, Callable | None] = {"neighbourhood_top_fraction": None,
-                                           "register_top_fraction": on_a_register}
+                                           "register_top_fraction": on_a_register,
+                                           "cyp_at_risk_top_fraction": at_risk}
 
 # The config's allowed names and the registries are one list: a name without code is a bug.
 assert set(_POPULATIONS) == set(POPULATIONS) and set(_FEATURE_SETS) == set(FEATURE_SETS)

@@ -151,7 +151,8 @@ def _steps(
             evidence=current.evidence, quarantine_dir=ingested.quarantine_dir, manifest=manifest,
             extra_files={f"model/{p.name}": p for p in model_files},
             include=config.pipeline.outputs,
-            before_manifest=_before_manifest(config, _respiratory(engine, current, selection, config, as_of)),
+            before_manifest=_before_manifest(config, _respiratory(engine, current, selection, config, as_of,
+                                                                  input_dir)),
         )
         record.record("publish", started,
                       {"files": sum(1 for p in final.rglob("*") if p.is_file())})
@@ -160,13 +161,16 @@ def _steps(
 
 
 def _respiratory(engine: Engine, current: steps.Features, selection: Selection, config: PipelineConfig,
-                 as_of: date) -> respiratory_outputs.Prepared | None:
-    """The respiratory outputs (care gaps, gap rates, MDT list) when the pipeline derives the
-    respiratory feature set (npc_risk.respiratory.outputs)."""
+                 as_of: date, input_dir: Path) -> respiratory_outputs.Prepared | None:
+    """The respiratory outputs (care gaps, gap rates, MDT list; with the cyp_asthma set also the
+    children's lists, rates and method card, scored against `truth/` beside the extract when a
+    synthetic city has one) when the pipeline derives the respiratory feature set
+    (npc_risk.respiratory.outputs)."""
     if "respiratory" not in config.pipeline.feature_sets:
         return None
     return respiratory_outputs.prepare(engine, person=current.person, patients=selection.patients,
-                                       cohort=selection.cohort, as_of=as_of)
+                                       cohort=selection.cohort, as_of=as_of, config=config,
+                                       truth_dir=Path(input_dir).parent / "truth")
 
 
 def _before_manifest(config: PipelineConfig, respiratory: respiratory_outputs.Prepared | None):
@@ -246,7 +250,7 @@ def _model(engine: Engine, ingested: IngestResult, *, as_of: date, codelists: Co
            config: PipelineConfig, model_path: Path | None, loaded: TrainedModel | None,
            work: Path) -> tuple[TrainedModel | None, list[Path]]:
     """The model (loaded, or trained on history) and the files to publish with it."""
-    if config.risk.method == "rules":
+    if config.risk.method != "model":  # rules, cyp_points: a points score, no model
         return None, []
     if model_path is not None:
         stem = Path(model_path).with_suffix("")

@@ -74,7 +74,7 @@ class FeatureConfig(Section):
     polypharmacy_min: int = setting(5, lo=1, hi=100, example="5")
 
 
-RISK_METHODS = ("model", "rules")
+RISK_METHODS = ("model", "rules", "cyp_points")
 ESTIMATORS = ("hist_gradient_boosting", "logistic")
 CALIBRATIONS = ("sigmoid", "isotonic")
 
@@ -83,7 +83,8 @@ CALIBRATIONS = ("sigmoid", "isotonic")
 class RiskConfig(Section):
     """`[risk]`: the 12-month emergency-admission risk score.
 
-    method: "model" (calibrated scikit-learn model) or "rules" (transparent points table).
+    method: "model" (calibrated scikit-learn model), "rules" (transparent points table) or
+        "cyp_points" (the children's asthma points score, npc_risk.respiratory.cyp; no training).
     estimator: "hist_gradient_boosting" (default; measured closest to the oracle on synthetic
         data) or "logistic" (L2-regularised logistic regression on standardised features).
     seed: fixes every random choice in training (inner calibration folds, early-stopping split,
@@ -236,10 +237,10 @@ class PacksConfig(Section):
 
 
 # What a pipeline is made of (the registries in npc_risk.definition hold the implementations).
-POPULATIONS = ("registered",)
-FEATURE_SETS = ("npc_core", "respiratory")
+POPULATIONS = ("registered", "under_18")
+FEATURE_SETS = ("npc_core", "respiratory", "cyp_asthma")
 OUTCOMES = ("emergency_admission_12m", "respiratory_admission_12m")
-SELECTIONS = ("neighbourhood_top_fraction", "register_top_fraction")
+SELECTIONS = ("neighbourhood_top_fraction", "register_top_fraction", "cyp_at_risk_top_fraction")
 OUTPUTS = ("patients", "cohort", "neighbourhoods", "evidence")
 
 
@@ -247,16 +248,21 @@ OUTPUTS = ("patients", "cohort", "neighbourhoods", "evidence")
 class DefinitionConfig(Section):
     """`[pipeline]`: which population, feature sets, outcome, selection and outputs a pipeline uses.
 
-    population: whom the run is about ("registered": registered and alive on the as-of date).
+    population: whom the run is about ("registered": registered and alive on the as-of date;
+        "under_18": the same, aged under 18, for the children's asthma pipeline).
     feature_sets: the feature sets derived for them, joined on patient_id ("npc_core": LTCs,
         eFI, HFRS, utilisation, flags). A condition pipeline adds its own set here
         ("respiratory": asthma/COPD registers, care gaps, respiratory admissions; it also
-        publishes care_gaps, care_gap_rates and respiratory_mdt, docs/respiratory.md).
+        publishes care_gaps, care_gap_rates and respiratory_mdt, docs/respiratory.md;
+        "cyp_asthma": the children's asthma register, high-risk factors, points and case-finding
+        rules, with the respiratory set; it also publishes the two CYP lists, their rates per
+        area and the method card).
     outcome: what the model predicts ("emergency_admission_12m"; "respiratory_admission_12m":
         an emergency admission with a J00-J99 primary diagnosis); the score itself is [risk].
     selection: how the cohort is chosen ("neighbourhood_top_fraction": the [cohort] rules;
         "register_top_fraction": the same ranking among asthma/COPD register members, who are
-        also the denominator).
+        also the denominator; "cyp_at_risk_top_fraction": the same among the children at risk
+        of an asthma attack, list 1 of docs/respiratory.md).
     outputs: the files published (every run also writes manifest.json and quarantine/);
         `patients` is required (the next run's change counts read it).
     """
@@ -272,6 +278,11 @@ class DefinitionConfig(Section):
         if "npc_core" not in self.feature_sets:
             raise ConfigError("[pipeline] feature_sets lacks 'npc_core': the population's ages, "
                               "practices and flags come from it; add 'npc_core' to the list")
+        sets = list(self.feature_sets)
+        after = sets[:sets.index("cyp_asthma")] if "cyp_asthma" in sets else ["respiratory"]
+        if "respiratory" not in after:
+            raise ConfigError("[pipeline] feature_sets has 'cyp_asthma' without 'respiratory' before it: the "
+                              "children's lists read the respiratory counts; list 'respiratory' before 'cyp_asthma'")
         if "patients" not in self.outputs:
             raise ConfigError("[pipeline] outputs lacks 'patients': the next run reads this run's "
                               "patients.parquet for who entered and left the cohort; add it")

@@ -10,7 +10,7 @@ manifest)` writes them and returns their manifest entries.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,13 @@ def _declared(arrow: pa.Table, spec: Output) -> pa.Table:
 @dataclass
 class Prepared:
     tables: dict[str, tuple[Output, pa.Table]]
+    texts: dict[str, str] = field(default_factory=dict)  # small text files (the CYP method card)
 
     def write(self, staging: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out = {}
+        for name, text in self.texts.items():
+            path = files.write_text(text, Path(staging) / name)
+            out[name] = {"sha256": file_sha256(path), "rows": 0, "bytes": path.stat().st_size}
         for spec, arrow in self.tables.values():
             meta = {"npc_risk.as_of": str(manifest.get("as_of")), "npc_risk.version": __version__,
                     "npc_risk.config_hash": str(manifest.get("config_hash")),
@@ -56,8 +60,11 @@ class Prepared:
         return out
 
 
-def prepare(engine: Engine, *, person: ir.Table, patients: ir.Table, cohort: ir.Table, as_of: date) -> Prepared:
-    """The three tables (module docstring); counts only are logged."""
+def prepare(engine: Engine, *, person: ir.Table, patients: ir.Table, cohort: ir.Table, as_of: date,
+            config=None, truth_dir: Path | None = None) -> Prepared:
+    """The three tables (module docstring); counts only are logged. With the `cyp_asthma` feature
+    set in `config` also the children's lists, rates and method card (respiratory.cyp_outputs;
+    `truth_dir`: the synthetic city's truth folder, when there is one)."""
     resp = person.select(*PERSON_COLUMNS)
     gaps = engine.to_arrow(care_gaps(resp, as_of))
     counts = engine.to_arrow(gap_rate_counts(patients)).to_pandas()
@@ -67,8 +74,16 @@ def prepare(engine: Engine, *, person: ir.Table, patients: ir.Table, cohort: ir.
     gap_frame = gaps.to_pandas()
     mdt = mdt_list(chosen, people, gap_frame[gap_frame["patient_id"].isin(ids)])
     log.info("respiratory: %s open care gaps, %s people on the MDT lists", f"{gaps.num_rows:,}", f"{mdt.num_rows:,}")
-    return Prepared({
+    prepared = Prepared({
         "care_gaps": (CARE_GAPS, _declared(gaps, CARE_GAPS)),
         "care_gap_rates": (CARE_GAP_RATES, _declared(gap_rates(counts), CARE_GAP_RATES)),
         "respiratory_mdt": (RESPIRATORY_MDT, _declared(mdt, RESPIRATORY_MDT)),
     })
+    if config is not None and "cyp_asthma" in config.pipeline.feature_sets:
+        from npc_risk.respiratory import cyp_outputs  # noqa: PLC0415 (only the children's pipeline)
+
+        cyp = cyp_outputs.prepare(engine, patients=patients, config=config, as_of=as_of, truth_dir=truth_dir)
+        prepared.tables |= {name: (spec, _declared(arrow, spec)) for name, (spec, arrow) in cyp.tables.items()}
+        prepared.texts = dict(zip((cyp_outputs.CARD_JSON, cyp_outputs.CARD_MD), cyp_outputs.card_text(cyp.card),
+                                  strict=True))
+    return prepared

@@ -11,6 +11,7 @@ import pandas as pd
 
 from npc_risk.config import RiskConfig
 from npc_risk.errors import ModelError
+from npc_risk.respiratory.cyp import cyp_score, explain_cyp
 from npc_risk.risk.drivers import explain_model, explain_rules
 from npc_risk.risk.model import TrainedModel, score
 from npc_risk.risk.rules import rules_score
@@ -28,6 +29,8 @@ def score_people(features: pd.DataFrame, *, config: RiskConfig, model: TrainedMo
     """risk_score in [0, 1] per row (a probability for "model", a rank for "rules")."""
     if config.method == "rules":
         return rules_score(features, points_table)
+    if config.method == "cyp_points":
+        return cyp_score(features)
     return score(_need_model(model), features)
 
 
@@ -36,4 +39,6 @@ def explain_people(features: pd.DataFrame, *, config: RiskConfig, model: Trained
     """driver_1..n and driver_1_group..n per row (n = config.n_drivers)."""
     if config.method == "rules":
         return explain_rules(features, points_table=points_table, n=config.n_drivers)
+    if config.method == "cyp_points":
+        return explain_cyp(features, n=config.n_drivers)
     return explain_model(_need_model(model), features, n=config.n_drivers)

@@ -338,7 +338,78 @@ RESPIRATORY_MDT = Output(
     sort_key=("neighbourhood", "neighbourhood_rank"),
 )
 
-RESPIRATORY_OUTPUTS: tuple[Output, ...] = (CARE_GAPS, CARE_GAP_RATES, RESPIRATORY_MDT)
+# The children's asthma pipeline's outputs (npc_risk.respiratory.cyp_outputs; written when
+# [pipeline] feature_sets holds "cyp_asthma"), beside the respiratory ones.
+CYP_ASTHMA_AT_RISK = Output(
+    "cyp_asthma_at_risk", "cyp_asthma_at_risk.parquet", "case-finding",
+    "Children's asthma list 1, at risk of an asthma attack: every child on the CYP asthma register with a "
+    "high-risk factor, ranked within the area by the transparent points score (docs/respiratory.md), with the "
+    "factors in plain words. Type 1 opt-outs and the [cohort] exclusions are left out.",
+    (
+        _c("neighbourhood", TEXT, False, "Area key (PCN code, LCP name or practice code, `[cohort] neighbourhood`)."),
+        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
+        _c("practice_code", TEXT, False, "ODS code of the child's practice."),
+        _c("age", INT, False, "Age in whole years on the as-of date (0-17)."),
+        _c("neighbourhood_rank", INT, False,
+           "Rank within the area: points descending, then the run's tie-break (eFI deficits, LTC count, "
+           "patient_id), 1 = first."),
+        _c("in_cohort", BOOL, False,
+           "True for the top `[cohort] cohort_fraction` of the area's list: follow up first."),
+        _c("cyp_points", INT, False, "Points score (data/respiratory/cyp_points.csv): a rank, not a probability."),
+        _c("cyp_factors", INT, False, "Number of high-risk factors (1-7)."),
+        _c("cyp_attacks_12m", INT, False,
+           "Asthma attacks " + _12M + ": emergency asthma admissions, GP-coded emergency admissions and "
+           "exacerbation codes, days <= 14 apart merged."),
+        _c("factors", TEXT, False,
+           "The factors in plain words, heaviest first, `; `-separated, e.g. `2 oral steroid courses in 12 "
+           "months`, `6 reliever inhalers and no inhaled steroid in 12 months`, `no asthma review since 2025-01-14`."),
+    ),
+    sort_key=("neighbourhood", "neighbourhood_rank"),
+)
+
+CYP_ASTHMA_CASE_FINDING = Output(
+    "cyp_asthma_case_finding", "cyp_asthma_case_finding.parquet", "case-finding",
+    "Children's asthma list 2, possibly undiagnosed: children aged 5-17 with no unresolved asthma diagnosis who "
+    "meet the ASTCF00 case-finding rules (docs/respiratory.md), with the reasons in plain words. Type 1 opt-outs "
+    "are left out.",
+    (
+        _c("neighbourhood", TEXT, False, "Area key (as cyp_asthma_at_risk.parquet)."),
+        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
+        _c("practice_code", TEXT, False, "ODS code of the child's practice."),
+        _c("age", INT, False, "Age in whole years on the as-of date (5-17)."),
+        _c("case_finding_rank", INT, False, "Rank within the area: rules met descending, then patient_id; 1 = first."),
+        _c("rules_met", INT, False, "Number of case-finding rules met (1-5)."),
+        _c("reasons", TEXT, False,
+           "The rules met in plain words, `; `-separated, e.g. `wheeze coded 2025-11-02`, `3 reliever inhalers "
+           "in 12 months`."),
+    ),
+    sort_key=("neighbourhood", "case_finding_rank"),
+)
+
+CYP_ASTHMA_RATES = Output(
+    "cyp_asthma_rates", "cyp_asthma_rates.parquet", "planning",
+    "Children's asthma per practice, area and the city: children under 18 (planning population), and how many "
+    "are on the CYP asthma register, at risk (list 1) and possibly undiagnosed (list 2). Counts pass the "
+    "disclosure rule of neighbourhoods.parquet (1-7 and complements withheld, the rest rounded to 5); rates come "
+    "from unrounded counts.",
+    (
+        _c("level", TEXT, False, "practice, neighbourhood or city.", order=("practice", "neighbourhood", "city")),
+        _c("area", TEXT, False, "Practice code, area key, or `all` for the city."),
+        _c("area_name", TEXT, False, "Practice code, area name, or `all`."),
+        _c("measure", TEXT, False, "cyp_asthma_register, at_risk or possibly_undiagnosed."),
+        _c("label", TEXT, False, "The measure in plain words."),
+        _c("children", INT, True, "Children under 18 in the area." + _SUPPRESSED),
+        _c("with_measure", INT, True, "Children counted by the measure." + _SUPPRESSED),
+        _c("per_1000", FLOAT, True, "Per 1,000 children." + _RATE),
+        _c("suppressed", BOOL, False, "True when a count of the row is withheld by the disclosure rule."),
+    ),
+    sort_key=("level", "area", "measure"),
+)
+CYP_ASTHMA_OUTPUTS: tuple[Output, ...] = (CYP_ASTHMA_AT_RISK, CYP_ASTHMA_CASE_FINDING, CYP_ASTHMA_RATES)
+
+RESPIRATORY_OUTPUTS: tuple[Output, ...] = (CARE_GAPS, CARE_GAP_RATES, RESPIRATORY_MDT, *CYP_ASTHMA_OUTPUTS)
 
 
 _WITHHELD = " Empty where withheld (a count behind it is 1-7 or could be worked out by subtraction)."

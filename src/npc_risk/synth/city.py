@@ -12,7 +12,8 @@ timestamps, so the same seed and arguments give the same bytes. Layout:
                                      integrated out: the fair ceiling for a model of the past) and
                                      the simulated use in (as_of, as_of + 365]; the same two
                                      probabilities and the count for respiratory emergency
-                                     admissions (primary diagnosis J00-J99; risk/oracle.py)
+                                     admissions (primary diagnosis J00-J99; risk/oracle.py), and
+                                     the count of asthma ones (J45-J46: the CYP card's attacks)
     output/truth/future_apcs.parquet the future spells themselves
     output/truth/dirt_injected.json  how many bad rows of each kind were injected
 """
@@ -240,6 +241,8 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
     expected_resp = expected * future["resp_share"]
     written = pc.utf8_upper(primary.take(pa.array(spells["diag"])))
     resp_outcome = outcome & np.asarray(pc.fill_null(pc.starts_with(written, "J"), False))  # J00-J99 (§6)
+    asthma = pc.or_(pc.starts_with(written, "J45"), pc.starts_with(written, "J46"))  # J45-J46 (§6, CYP card)
+    asthma_outcome = outcome & np.asarray(pc.fill_null(asthma, False))
     count = lambda who, weights=None: np.bincount(who, weights, minlength=n)
     table = pa.table({
         "patient_id": ids.slice(0, n),
@@ -258,6 +261,7 @@ def _truth_tables(pop, future: dict, ids: pa.Array, params):
         "true_respiratory_probability": 1 - np.exp(-expected_resp),
         "knowable_respiratory_probability": future["knowable_resp_probability"] * pop.in_population,
         "respiratory_emergency_admissions": count(spells["patient"][resp_outcome]).astype(np.int64),
+        "asthma_emergency_admissions": count(spells["patient"][asthma_outcome]).astype(np.int64),
     })
     yield "persons", table
     order = np.lexsort((spells["admission"], spells["patient"]))

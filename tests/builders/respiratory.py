@@ -6,7 +6,8 @@ like its rule ("a review 364 days before T counts, 365 does not"). Codes are nam
 are (ASTHMA, SABA, ...): real codes from the packaged resp-* lists.
 
 `respiratory(engine, codelists, ids, **tables)` registers every id (born `dob`, at practice A1
-from `start`) and returns the person frame indexed by patient_id, in the order of `ids`.
+from `start`) and returns the person frame indexed by patient_id, in the order of `ids`;
+`cyp(...)` the same for the children's asthma chapter (respiratory + cyp_asthma columns).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 from npc_risk.codelists import CodelistSet
 from npc_risk.engine import Engine
 from npc_risk.respiratory import respiratory_features
+from npc_risk.respiratory.cyp import cyp_features, under_18
 from tests.builders.features import T, days_before, event, issues, memtables, registered
 
 # SNOMED CT (clinical events)
@@ -94,3 +96,21 @@ def on(pid: str, day: str, code: str, value: float | None = None, *, as_of: date
 def text(value) -> str | None:
     """A text cell as str, or None when empty (pandas shows a missing string as None or NaN)."""
     return value if isinstance(value, str) else None
+
+
+def cyp(engine: Engine, codelists: CodelistSet, ids: Sequence[str], *, as_of: date = T, dob: str = "2016-01-01",
+        start: str = "2020-01-01", patients: list[dict] | None = None, **tables) -> pd.DataFrame:
+    """The respiratory and cyp_asthma columns and the age of the children among `ids` (the
+    `under_18` population: someone 18 or over on T has no row), indexed by patient_id in the
+    order of `ids`."""
+    base = registered(ids, dob=dob, start=start)
+    if patients is not None:
+        base["patients"] = patients
+    frames = memtables(**{**base, **tables})
+    resp = respiratory_features(engine, frames, as_of=as_of, codelists=codelists)
+    child = cyp_features(engine, frames, as_of=as_of, codelists=codelists)
+    person = engine.to_arrow(child.person).to_pandas().set_index("patient_id")
+    person = person.join(engine.to_arrow(resp.person).to_pandas().set_index("patient_id"), how="left")
+    ages = engine.to_arrow(under_18(frames, as_of).select("patient_id", "age")).to_pandas().set_index("patient_id")
+    person = person.join(ages, how="left")
+    return person.loc[[i for i in ids if i in person.index]]

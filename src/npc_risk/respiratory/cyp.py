@@ -124,6 +124,11 @@ def cyp_points() -> dict[str, int]:
     return points
 
 
+def points_table() -> list[dict[str, str]]:
+    """The rows of cyp_points.csv as written (factor, points, odds_ratio, evidence, source): the card's table."""
+    return [dict(row) for row in csv.DictReader(io.StringIO(read_packaged(FOLDER, POINTS_FILE)))]
+
+
 def max_points() -> int:
     """The largest total: every factor, the attacks at their heavier band."""
     p = cyp_points()

@@ -36,7 +36,7 @@ from sklearn.metrics import roc_auc_score
 from npc_risk.cohort import exclusions
 from npc_risk.engine import Engine
 from npc_risk.planning.disclosure import RATE_DECIMALS, Family, complementary_suppression, suppress_count
-from npc_risk.respiratory.cyp import case_finding_words, cyp_points, factor_words, max_points
+from npc_risk.respiratory.cyp import case_finding_words, factor_words, max_points, points_table
 from npc_risk.schemas.outputs import CYP_ASTHMA_AT_RISK, CYP_ASTHMA_CASE_FINDING, CYP_ASTHMA_RATES, Output
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,8 @@ def evaluate(p: pd.DataFrame, at_risk: pd.DataFrame, truth_dir: Path | None) -> 
 
 
 def method_card(p: pd.DataFrame, at_risk: pd.DataFrame, *, config, as_of: date, truth_dir: Path | None) -> dict:
-    points = [{"factor": k, "points": v} for k, v in cyp_points().items()]
+    points = [{"factor": r["factor"], "points": int(r["points"]), "odds_ratio": float(r["odds_ratio"]),
+               "evidence": r["evidence"], "source": r["source"]} for r in points_table()]
     return {
         "pipeline": getattr(config, "name", None), "as_of": as_of.isoformat(), "method": "cyp_points",
         "statement": NO_MODEL, "points": points, "max_points": max_points(),
@@ -214,8 +215,9 @@ def method_card(p: pd.DataFrame, at_risk: pd.DataFrame, *, config, as_of: date, 
 
 def card_markdown(card: dict) -> str:
     lines = [f"# Children's asthma: method card ({card['as_of']})", "", card["statement"], "",
-             "| factor | points |", "|---|---|"]
-    lines += [f"| {row['factor']} | {row['points']} |" for row in card["points"]]
+             "| factor | points | odds ratio | evidence | source |", "|---|---|---|---|---|"]
+    lines += [f"| {r['factor']} | {r['points']} | {r['odds_ratio']} | {r['evidence']} | {r['source']} |"
+              for r in card["points"]]
     lists = card["lists"]
     lines += ["", f"Maximum {card['max_points']} points. Lists: {lists['at_risk']} children at risk, "
               f"{lists['possibly_undiagnosed']} possibly undiagnosed (rounded to 5; empty if 1-7).", "",

@@ -21,6 +21,10 @@ The backend is a parameter: `duckdb` (embedded, the default) or `pyspark` (ibis'
 backend with the pipeline's fixes, `npc_risk.spark`; docs/scaling.md). Where the two differ the
 engine hides it: Spark has no temporary tables (`temp_table` caches), and `map_batches` runs a
 Python function where the data are (Spark's executors) instead of in this process.
+
+`record_batches(expr)` streams an expression's rows as Arrow batches from whichever backend the
+expression runs on (publish writes every output through it): never the whole result in this
+process at once.
 """
 
 from __future__ import annotations
@@ -46,6 +50,47 @@ log = logging.getLogger(__name__)
 BACKENDS = ("duckdb", "pyspark")
 # Rows per batch of map_batches on DuckDB: ~100 feature columns x 100k rows is tens of MB.
 MAP_BATCH_ROWS = 100_000
+
+
+@contextmanager
+def record_batches(table: ir.Table, *, rows: int = MAP_BATCH_ROWS) -> Iterator[pa.RecordBatchReader]:
+    """The rows of `table`, in its order, as a stream of Arrow batches of the expression's ibis
+    types (the types `to_pyarrow` gives), from the backend the expression runs on (ibis's default
+    DuckDB for an expression over memtables alone). One batch at a time is in this process:
+
+    * DuckDB: its streaming result (`relation.to_arrow_reader`, batches of `rows`); a sort is
+      DuckDB's, spilling under the memory limit. Not ibis's `to_pyarrow_batches`, which calls
+      `fetch_record_batch`, removed in DuckDB 2.0.
+    * Spark: `SparkBackend.to_pyarrow_batches` (npc_risk.spark): the executors' Arrow batches,
+      pulled to the driver one partition at a time. ibis's own collected the whole table first.
+
+    A context manager: leaving the block closes the stream, read to the end or not. Trap: a
+    DuckDB result left open (e.g. by an exception in the middle, whose traceback keeps the
+    reader alive) blocks every later query on the connection ("connection has an open result").
+    """
+    con = table._find_backend(use_default=True)
+    if con.name != "duckdb":
+        stream = con.to_pyarrow_batches(table, chunk_size=rows)
+        try:
+            yield stream
+        finally:
+            stream.close()
+        return
+    from ibis.backends.duckdb.converter import DuckDBPyArrowData  # noqa: PLC0415
+    from ibis.formats.pyarrow import PyArrowSchema  # noqa: PLC0415
+
+    schema = table.schema()
+    con._run_pre_execute_hooks(table)
+    reader = con.con.sql(con.compile(table)).to_arrow_reader(rows)
+
+    def converted() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            yield from DuckDBPyArrowData.convert_table(pa.Table.from_batches([batch]), schema).to_batches()
+
+    try:
+        yield pa.RecordBatchReader.from_batches(PyArrowSchema.from_ibis(schema), converted())
+    finally:
+        reader.close()
 
 
 class Engine(AbstractContextManager):

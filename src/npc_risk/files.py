@@ -592,8 +592,14 @@ def _owner_only(path: Path) -> None:
         os.chmod(path, PRIVATE_FILE_MODE)
 
 
+# Rows per row group of every Parquet file written from Arrow: pyarrow's own default for
+# pq.write_table (min(rows, 1024 * 1024), pyarrow/_parquet.pyx _DEFAULT_ROW_GROUP_SIZE). A stream
+# cut into row groups at the same boundaries gives a byte-identical file (tests/unit/test_publish_stream.py).
+ROW_GROUP_ROWS = 1024 * 1024
+
+
 def write_parquet(
-    data: ibis.Table | pa.Table,
+    data: ibis.Table | pa.Table | pa.RecordBatchReader,
     path: Path,
     *,
     metadata: Mapping[str, str] | None = None,
@@ -602,10 +608,15 @@ def write_parquet(
 ) -> Path:
     """Write patient rows to Parquet, owner-only, atomically (temporary name, then rename).
 
-    `data` is an ibis expression (run by its backend, streamed to the file) or an Arrow table.
-    `metadata` is stamped into the Parquet footer (run provenance). `partition_by` writes a
-    Hive-partitioned folder instead of one file. `compression`: zstd (smallest; published
-    outputs) or snappy (about 20 % faster to write and read, 25 % larger: work-folder files).
+    `data` is an ibis expression (run by its backend, streamed to the file), an Arrow table, or
+    a stream of Arrow batches (`pa.RecordBatchReader`: written through `write_batches`, holding
+    one row group in memory at a time; the bytes are those `pq.write_table` gives for the same
+    rows). `metadata` is stamped into the Parquet footer (run provenance). `partition_by` writes
+    a Hive-partitioned folder instead of one file (not for a stream). `compression`: zstd
+    (smallest; published outputs) or snappy (about 20 % faster to write and read, 25 % larger:
+    work-folder files). On any failure the temporary file is removed; a full disk is an
+    OutputError (exit 8), anything else is raised as it is (e.g. a bad input file read while
+    the rows stream: the caller classifies it).
     """
     path = Path(path)
     private_dir(path.parent)
@@ -613,23 +624,25 @@ def write_parquet(
     if tmp.exists():
         shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     try:
-        if isinstance(data, ibis.Table) and not metadata and not partition_by:
+        if isinstance(data, pa.RecordBatchReader):
+            if partition_by:
+                raise ValueError("write_parquet: partition_by is not supported for a stream")  # a bug
+            write_batches(data, tmp, metadata=metadata, compression=compression)
+        elif isinstance(data, ibis.Table) and not metadata and not partition_by:
             # Let the engine stream the rows to the file (DuckDB's COPY): no copy in Python memory.
             data.to_parquet(tmp, compression=compression)
         else:
             arrow = data.to_pyarrow() if isinstance(data, ibis.Table) else data
             if metadata:
-                merged = dict(arrow.schema.metadata or {})
-                merged.update({k.encode(): v.encode() for k, v in metadata.items()})
-                arrow = arrow.replace_schema_metadata(merged)
+                arrow = arrow.replace_schema_metadata(_merged(arrow.schema, metadata))
             if partition_by:
                 pq.write_to_dataset(arrow, tmp, partition_cols=partition_by)
             else:
                 pq.write_table(arrow, tmp, compression=compression)
     except Exception as exc:
-        if not out_of_space(exc):
-            raise  # e.g. a bad input file read while the rows stream: the caller classifies it
         shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        if not out_of_space(exc):
+            raise
         raise OutputError(
             f"{path.parent}: no space left on the disk while writing {path.name} (the inputs are "
             "fine); free space on the output folder's disk, or pass --output on a larger one"
@@ -639,6 +652,55 @@ def write_parquet(
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     os.replace(tmp, path)
     return path
+
+
+def write_batches(batches: pa.RecordBatchReader, path: Path, *, metadata: Mapping[str, str] | None = None,
+                  compression: str = "zstd", row_group_rows: int | None = None) -> int:
+    """Write a stream of Arrow batches to one Parquet file at `path`; return the rows written.
+
+    Batches are collected until `row_group_rows` rows (default ROW_GROUP_ROWS) are pending, then
+    exactly that many are combined into one contiguous chunk and written as one row group; the
+    rest, at the end. That is what `pq.write_table` does with the whole table combined (it
+    slices it into row groups of ROW_GROUP_ROWS), so the file is byte-identical to it, while
+    memory holds one row group plus one batch, whatever the number of rows. No rows at all:
+    one empty row group, as `pq.write_table` writes. Each batch must have the stream's schema
+    (ValueError otherwise, a bug); `metadata` is merged into the footer's schema metadata.
+
+    Trap: writing each batch as it comes (`ParquetWriter.write_batch`) would give one row group
+    per batch, and combining fewer rows would move the page boundaries: both change the bytes.
+    """
+    rows = int(row_group_rows or ROW_GROUP_ROWS)
+    schema = batches.schema
+    if metadata:
+        schema = schema.with_metadata(_merged(schema, metadata))
+    written = 0
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    with pq.ParquetWriter(path, schema, compression=compression) as writer:
+        for batch in batches:
+            if not batch.schema.equals(batches.schema, check_metadata=False):
+                raise ValueError(f"{path.name}: a batch's schema differs from the stream's")  # a bug
+            if not batch.num_rows:
+                continue
+            pending.append(batch)
+            count += batch.num_rows
+            while count >= rows:
+                table = pa.Table.from_batches(pending, schema=batches.schema)
+                writer.write_table(table.slice(0, rows).combine_chunks(), row_group_size=rows)
+                written += rows
+                rest = table.slice(rows)
+                pending, count = rest.to_batches(), rest.num_rows
+        if count or not written:
+            table = pa.Table.from_batches(pending, schema=batches.schema).combine_chunks()
+            writer.write_table(table)  # row_group_size None: min(rows, 1024 * 1024), as write_table
+            written += table.num_rows
+    return written
+
+
+def _merged(schema: pa.Schema, metadata: Mapping[str, str]) -> dict[bytes, bytes]:
+    merged = dict(schema.metadata or {})
+    merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+    return merged
 
 
 class ChunkedParquetWriters:

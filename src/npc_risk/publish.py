@@ -29,9 +29,15 @@ Contract:
   backfill of an earlier date does not move it back.
 * A `<as_of>/` that is a real folder (the layout before `runs/`) becomes `runs/<as_of>.0` when
   its date is published again; until then it is read as it is, and never pruned.
-* Deterministic: rows are sorted by the declared total key before writing and the Arrow chunks
-  are combined, so identical inputs give byte-identical Parquet files and an identical manifest
-  (as long as the caller's manifest dict is itself deterministic: no wall-clock times).
+* Deterministic: rows are sorted by the declared total key before writing and cut into row
+  groups of a fixed number of rows (files.write_batches), so identical inputs give
+  byte-identical Parquet files and an identical manifest (as long as the caller's manifest dict
+  is itself deterministic: no wall-clock times).
+* Streamed: each output's sorted rows come from the engine as Arrow batches
+  (`engine.record_batches`), are type-checked batch by batch and written a row group at a time
+  (files.write_batches); no output is ever whole in this process (on Spark, the driver holds one
+  partition and one row group at a time; docs/scaling.md). The cohort's partitions are cut from
+  the same stream, which is sorted by neighbourhood first.
 * Provenance (as_of, package version, config hash, output name, output class) is stamped into
   every Parquet footer under `npc_risk.*` keys.
 
@@ -40,20 +46,25 @@ Traps:
   byte-identical reruns and the manifest; the cohort partitions are therefore written one
   neighbourhood at a time through `files.write_parquet` with fixed names. Partition values are
   percent-encoded as pyarrow's Hive reader expects (`LCP A&B` -> `LCP%20A%26B`).
-* Writing with Parquet metadata goes through Arrow in memory (files.write_parquet); on 1M people the
-  evidence table is the largest.
+* The row group size must stay pyarrow's `pq.write_table` default (files.ROW_GROUP_ROWS): the
+  published bytes, pinned by tests/functional/test_published_bytes.py, depend on it.
+* Quarantine files arrive from Spark as folders of part files (`apcs.parquet/part-00000-...`,
+  `_SUCCESS`, `.crc`): `_copy_quarantine` publishes each as one file of the same name as on
+  DuckDB, rows sorted by every column, no Spark footer metadata, every field nullable.
 * `previous_run` and the quarantine copy read Parquet with pyarrow here because files.py has no
   typed reader yet (files.read_raw casts every column to text); they are the only reads in this module.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import shutil
 import urllib.parse
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -64,6 +75,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from npc_risk import __version__, files
+from npc_risk.engine import record_batches
 from npc_risk.errors import OutputError, SchemaError
 from npc_risk.hashing import file_sha256, text_sha256
 from npc_risk.runlock import crash_point
@@ -140,10 +152,11 @@ def publish_run(
             return meta
 
         def write(table: ir.Table, spec: Output, extra: Mapping[str, str] | None = None) -> None:
-            arrow = _declared_arrow(table, spec)
+            rows = _Rows()
             meta = stamp(spec.path, spec.output_class) | dict(extra or {})
-            path = files.write_parquet(arrow, staging / spec.path, metadata=meta)
-            outputs[spec.path] = _describe(path, arrow.num_rows)
+            with _declared_batches(table, spec, rows) as batches:
+                path = files.write_parquet(batches, staging / spec.path, metadata=meta)
+            outputs[spec.path] = _describe(path, rows.count)
 
         if PATIENTS.name in include:
             write(patients, PATIENTS)
@@ -152,8 +165,9 @@ def publish_run(
         if EVIDENCE.name in include:
             write(evidence, EVIDENCE)
         if COHORT.name in include:
-            outputs.update(_write_cohort(_declared_arrow(cohort, COHORT), staging / "cohort",
-                                         stamp(COHORT.name, COHORT.output_class)))
+            with _declared_batches(cohort, COHORT) as batches:
+                outputs.update(_write_cohort(batches, staging / "cohort",
+                                             stamp(COHORT.name, COHORT.output_class)))
         outputs.update(_copy_quarantine(quarantine_dir, staging / "quarantine"))
         for name, source in sorted((extra_files or {}).items()):
             target = staging / name
@@ -328,18 +342,42 @@ def _require(table: ir.Table, columns: Sequence[str], name: str) -> None:
         raise SchemaError(f"{name} table lacks column(s) {missing}; cannot publish the run")
 
 
-def _declared_arrow(table: ir.Table, spec: Output) -> pa.Table:
-    """The declared columns in the declared order, sorted by the declared key, chunks combined;
-    TypeError (a bug, not a user error) if an Arrow type differs from the declaration."""
+class _Rows:
+    """Counts the rows of a stream as they pass (for the manifest)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@contextmanager
+def _declared_batches(table: ir.Table, spec: Output, rows: _Rows | None = None) -> Iterator[pa.RecordBatchReader]:
+    """The declared columns in the declared order, sorted by the declared key, streamed from the
+    engine as Arrow batches (`engine.record_batches`, closed on leaving the block), each checked
+    against the declaration as it passes (`_checked`)."""
     table = table.select(*spec.names)
-    arrow = table.order_by(_sort_keys(table, spec)).to_pyarrow().combine_chunks()
+    with record_batches(table.order_by(_sort_keys(table, spec))) as stream:
+        yield pa.RecordBatchReader.from_batches(stream.schema, _checked(stream, spec, rows))
+
+
+def _checked(batches: pa.RecordBatchReader, spec: Output, rows: _Rows | None = None) -> Iterator[pa.RecordBatch]:
+    """`batches` unchanged, after checking the stream's schema and then every batch's Arrow types
+    against `spec`: TypeError (a bug, not a user error) naming the table and column of the first
+    mismatch, whichever batch it is in. `rows` counts the rows that passed."""
+    _check_types(batches.schema, spec)
+    for batch in batches:
+        _check_types(batch.schema, spec)
+        if rows is not None:
+            rows.count += batch.num_rows
+        yield batch
+
+
+def _check_types(schema: pa.Schema, spec: Output) -> None:
     for column in spec.columns:
-        actual = arrow.schema.field(column.name).type
+        actual = schema.field(column.name).type
         if actual != column.type:
             raise TypeError(
                 f"{spec.name}.{column.name} is {actual} but schemas/outputs.py declares "
                 f"{column.type}: the code that builds {spec.name} and the declaration disagree")
-    return arrow
 
 
 def _sort_keys(table: ir.Table, spec: Output) -> list[ir.Value]:
@@ -356,34 +394,62 @@ def _describe(path: Path, rows: int) -> dict[str, Any]:
     return {"sha256": file_sha256(path), "rows": rows, "bytes": path.stat().st_size}
 
 
-def _write_cohort(arrow: pa.Table, folder: Path, metadata: dict[str, str]) -> dict[str, Any]:
-    """One Hive partition per neighbourhood, fixed file names (see module trap)."""
+def _write_cohort(batches: pa.RecordBatchReader, folder: Path, metadata: dict[str, str]) -> dict[str, Any]:
+    """One Hive partition per neighbourhood, fixed file names (see module trap), cut from the
+    cohort's stream (sorted by neighbourhood first, so each neighbourhood's rows are contiguous):
+    one partition file is open at a time."""
     files.private_dir(folder)
     outputs = {}
-    body = arrow.drop_columns([PARTITION])
-    keys = arrow.column(PARTITION)
-    for value in sorted(set(keys.to_pylist())):
-        part = body.filter(pc.equal(keys, value))
+    names = [n for n in batches.schema.names if n != PARTITION]
+    body = pa.schema([batches.schema.field(n) for n in names])
+    done: set[str] = set()
+    for value, pieces in itertools.groupby(_partition_runs(batches, names), key=lambda run: run[0]):
+        if value in done:  # the stream is not sorted by the partition: a bug in _sort_keys
+            raise RuntimeError(f"cohort rows of one {PARTITION} are not contiguous")
+        done.add(value)
+        rows = _Rows()
+
+        def counted(runs=pieces, rows=rows) -> Iterator[pa.RecordBatch]:
+            for _, part in runs:
+                rows.count += part.num_rows
+                yield part
+
         segment = f"{PARTITION}={urllib.parse.quote(str(value), safe='')}"
-        path = files.write_parquet(part, folder / segment / "part-0.parquet", metadata=metadata)
-        outputs[f"cohort/{segment}/part-0.parquet"] = _describe(path, part.num_rows)
+        path = files.write_parquet(pa.RecordBatchReader.from_batches(body, counted()),
+                                   folder / segment / "part-0.parquet", metadata=metadata)
+        outputs[f"cohort/{segment}/part-0.parquet"] = _describe(path, rows.count)
     return outputs
 
 
+def _partition_runs(batches: pa.RecordBatchReader, names: list[str]) -> Iterator[tuple[Any, pa.RecordBatch]]:
+    """(partition value, the batch's rows of it without the partition column), in stream order."""
+    for batch in batches:
+        keys = batch.column(PARTITION)
+        for value in pc.unique(keys).to_pylist():
+            yield value, batch.filter(pc.equal(keys, value)).select(names)
+
+
 def _copy_quarantine(source: Path | None, target: Path) -> dict[str, Any]:
-    """Re-write ingest's quarantine files owner-only under `target` (always created)."""
+    """Re-write ingest's quarantine files owner-only under `target` (always created).
+
+    Each `<name>.parquet` is published as one file of that name on every engine, whether ingest
+    wrote a file (DuckDB) or a folder of part files (Spark): its rows sorted by every column in
+    column order (nulls last; the order ingest writes them in), the schema without footer
+    metadata (Spark's `org.apache.spark.sql.parquet.row.metadata`), and the fields a quarantine
+    row always has (`_NEVER_NULL`) marked required in a file with rows, every other field
+    optional. That is the schema DuckDB writes (it infers NOT NULL from ingest's filter on the
+    reason, and the malformed-lines table is NOT NULL throughout), whose bytes are pinned; Spark
+    marks every field optional. Other files (CSV) are copied as text."""
     files.private_dir(target)
     outputs = {}
     if source is None or not Path(source).is_dir():
         return outputs
     source = Path(source)
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
-        if path.name.startswith("."):
-            continue
+    for path in _quarantine_entries(source):
         rel = path.relative_to(source)
         dest = target / rel
-        if path.suffix.lower() == ".parquet":
-            table = files.read_arrow(path)
+        if path.name.lower().endswith(".parquet"):
+            table = _quarantine_rows(path)
             files.write_parquet(table, dest)
             rows = table.num_rows
         else:
@@ -393,6 +459,37 @@ def _copy_quarantine(source: Path | None, target: Path) -> dict[str, Any]:
             rows = max(len(text.splitlines()) - 1, 0)  # CSV: minus the header row
         outputs[f"quarantine/{rel.as_posix()}"] = _describe(dest, rows)
     return outputs
+
+
+def _quarantine_entries(folder: Path) -> Iterator[Path]:
+    """The quarantine's files, a Spark `*.parquet` folder counting as one; hidden ones skipped."""
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir() and not path.name.lower().endswith(".parquet"):
+            yield from _quarantine_entries(path)
+        elif path.is_file() or path.is_dir():
+            yield path
+
+
+# The fields every quarantined row has, per kind of quarantine file (ingest.py): marked required
+# in a published file with rows (see _copy_quarantine).
+_NEVER_NULL = {"malformed_lines": frozenset({"line", "reason", "text"}), "rows": frozenset({"reason"})}
+
+
+def _quarantine_rows(path: Path) -> pa.Table:
+    """One quarantine table (a file or a folder of part files), normalised as `_copy_quarantine`
+    says."""
+    parts = [files.read_arrow(part) for part in files.parquet_parts(path)]
+    if not parts:  # Spark writes one part file even for no rows: a folder without one is a bug
+        raise RuntimeError(f"{path.name}: no Parquet part file in the quarantine folder")
+    rows = sum(part.num_rows for part in parts)
+    never_null = _NEVER_NULL["malformed_lines" if path.name.endswith(".malformed_lines.parquet") else "rows"]
+    schema = pa.schema([field.with_nullable(not (rows and field.name in never_null))
+                        for field in parts[0].schema])
+    table = pa.concat_tables([part.replace_schema_metadata(None).cast(schema) for part in parts])
+    keys = [(name, "ascending") for name in table.column_names]  # nulls last: Arrow's default
+    return table.sort_by(keys).combine_chunks() if table.num_rows else table
 
 
 def _json_default(value: Any) -> Any:

@@ -20,7 +20,9 @@ Backend (`SparkBackend`), each fix measured by the probe in engine-notes.md (Spa
 * caching an expression registers its memtables first (ibis's own `_create_cached_table` did not,
   and failed on any expression that reads one);
 * `map_batches` applies a Python function (the risk model) to Arrow batches on the executors
-  (`mapInArrow`), so scoring never pulls the feature table into the driver.
+  (`mapInArrow`), so scoring never pulls the feature table into the driver;
+* `to_pyarrow_batches` streams a result to the driver one partition at a time (publish writes
+  every output through it); ibis's own collected the whole result first (`toArrow`).
 Spark has no temporary tables: `Engine.temp_table` caches instead (engine.py).
 """
 
@@ -155,9 +157,46 @@ class SparkBackend(_PySparkBackend):
         result.createOrReplaceTempView(name)
         return self.table(name)
 
+    def to_pyarrow_batches(self, expr: ir.Expr, /, *, params=None, limit=None, chunk_size: int = 1_000_000,
+                           **kwargs: Any) -> pa.RecordBatchReader:
+        """The result as a stream of Arrow batches of the expression's ibis types, in its order,
+        with one partition of it in the driver at a time.
+
+        How: on the executors each partition's Arrow batches (`mapInArrow`; at most
+        `spark.sql.execution.arrow.maxRecordsPerBatch` rows each) are serialised into one Arrow
+        IPC message per row of a one-column binary frame; `toLocalIterator(prefetchPartitions=
+        False)` then runs one job per partition, in partition order, and the driver reads the
+        messages back as batches. A sorted expression's partitions are ranges of the sort key in
+        order (Spark's range partitioning), so the stream is in the expression's order.
+        """
+        table_expr = expr.as_table()
+        schema = table_expr.schema()
+        names = list(schema.names)
+        messages = self._spark_frame(table_expr, params=params, limit=limit).mapInArrow(
+            _ipc_messages, "message binary")
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for row in messages.toLocalIterator(prefetchPartitions=False):
+                with pa.ipc.open_stream(pa.py_buffer(row[0])) as reader:
+                    for batch in reader:
+                        arrow = pa.Table.from_batches([batch]).rename_columns(names)
+                        yield from PyArrowData.convert_table(arrow, schema).to_batches(max_chunksize=chunk_size)
+
+        return pa.RecordBatchReader.from_batches(PyArrowSchema.from_ibis(schema), batches())
+
     def disconnect(self) -> None:
         if self.owns_session:
             self._session.stop()
+
+
+def _ipc_messages(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Each Arrow batch of a partition as one Arrow IPC stream in a one-row binary batch (runs on
+    the executors; see SparkBackend.to_pyarrow_batches)."""
+    for batch in batches:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        yield pa.record_batch([pa.array([sink.getvalue().to_pybytes()], pa.binary())], names=["message"])
 
 
 def _spark_schema(schema: pa.Schema):

@@ -101,3 +101,15 @@ def test_the_method_card_says_no_validated_model_and_scores_the_points_against_t
     asthma = evaluation["outcomes"]["asthma_emergency_admission"]["all_children"]
     assert asthma["children"] > 900 and asthma["list_size"] > 0
     assert asthma["auroc"] is None or 0.0 <= asthma["auroc"] <= 1.0
+
+
+def test_the_childrens_feature_set_without_the_respiratory_one_is_a_config_error(tmp_path: Path):
+    text = PIPELINE.read_text().replace('["npc_core", "respiratory", "cyp_asthma"]', '["npc_core", "cyp_asthma"]')
+    assert '["npc_core", "cyp_asthma"]' in text, "the pipeline's feature_sets line moved; update this test"
+    config = tmp_path / "cyp_without_respiratory.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(app, ["run", "--input", str(EXTRACT), "--output", str(tmp_path / "out"), "--as-of",
+                                      AS_OF, "--pipeline", str(config)])
+    assert result.exit_code == 5
+    message = result.output.strip().splitlines()[-1]
+    assert "feature_sets" in message and "list 'respiratory' before 'cyp_asthma'" in message

@@ -53,14 +53,14 @@ MAP_BATCH_ROWS = 100_000
 
 
 @contextmanager
-def record_batches(table: ir.Table, *, rows: int = MAP_BATCH_ROWS) -> Iterator[pa.RecordBatchReader]:
+def record_batches(table: ir.Table, *, rows: int | None = None) -> Iterator[pa.RecordBatchReader]:
     """The rows of `table`, in its order, as a stream of Arrow batches of the expression's ibis
     types (the types `to_pyarrow` gives), from the backend the expression runs on (ibis's default
     DuckDB for an expression over memtables alone). One batch at a time is in this process:
 
-    * DuckDB: its streaming result (`relation.to_arrow_reader`, batches of `rows`); a sort is
-      DuckDB's, spilling under the memory limit. Not ibis's `to_pyarrow_batches`, which calls
-      `fetch_record_batch`, removed in DuckDB 2.0.
+    * DuckDB: its streaming result (`relation.to_arrow_reader`, batches of `rows`, default
+      MAP_BATCH_ROWS); a sort is DuckDB's, spilling under the memory limit. Not ibis's
+      `to_pyarrow_batches`, which calls `fetch_record_batch`, removed in DuckDB 2.0.
     * Spark: `SparkBackend.to_pyarrow_batches` (npc_risk.spark): the executors' Arrow batches,
       pulled to the driver one partition at a time. ibis's own collected the whole table first.
 
@@ -68,6 +68,7 @@ def record_batches(table: ir.Table, *, rows: int = MAP_BATCH_ROWS) -> Iterator[p
     DuckDB result left open (e.g. by an exception in the middle, whose traceback keeps the
     reader alive) blocks every later query on the connection ("connection has an open result").
     """
+    rows = int(rows or MAP_BATCH_ROWS)
     con = table._find_backend(use_default=True)
     if con.name != "duckdb":
         stream = con.to_pyarrow_batches(table, chunk_size=rows)

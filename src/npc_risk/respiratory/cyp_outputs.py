@@ -36,6 +36,7 @@ from sklearn.metrics import roc_auc_score
 from npc_risk.cohort import exclusions
 from npc_risk.engine import Engine
 from npc_risk.planning.disclosure import RATE_DECIMALS, Family, complementary_suppression, suppress_count
+from npc_risk.respiratory import cyp
 from npc_risk.respiratory.cyp import case_finding_words, factor_words, max_points, points_table
 from npc_risk.schemas.outputs import CYP_ASTHMA_AT_RISK, CYP_ASTHMA_CASE_FINDING, CYP_ASTHMA_RATES, Output
 
@@ -60,6 +61,13 @@ OUTCOMES = (("asthma_emergency_admission", "asthma_emergency_admissions",
              "date"))
 
 
+# what the lists, rates and card read of the run's patients table (besides the cyp_asthma columns
+# and the applied exclusion flags): identity, area, rank, and the respiratory counts the words cite
+_READ = ("patient_id", "nhs_number", "practice_code", "neighbourhood", "neighbourhood_name", "age",
+         "neighbourhood_rank", "in_cohort", "planning_optout", "saba_issues_12m", "ics_issues_12m",
+         "ocs_issues_12m", "ocs_courses_12m", "gp_dnas_12m", "asthma_review_last", "action_plan_last")
+
+
 @dataclass
 class CypPrepared:
     tables: dict[str, tuple[Output, pa.Table]]
@@ -68,8 +76,9 @@ class CypPrepared:
 
 def prepare(engine: Engine, *, patients: ir.Table, config, as_of: date, truth_dir: Path | None) -> CypPrepared:
     """The three tables and the card (module docstring); only counts are logged."""
-    p = engine.to_arrow(patients).to_pandas()
-    flags = [f for f in exclusions(config.cohort, config.outputs.case_finding.applied) if f in p.columns]
+    flags = [f for f in exclusions(config.cohort, config.outputs.case_finding.applied) if f in patients.columns]
+    wanted = (*_READ, *flags, *(c for c in cyp.PERSON_COLUMNS if c != "patient_id"))
+    p = engine.to_arrow(patients.select(*dict.fromkeys(c for c in wanted if c in patients.columns))).to_pandas()
     at_risk = p[p["cyp_at_risk"].fillna(False).astype(bool) & p["neighbourhood_rank"].notna()]
     keep = ~p[flags].fillna(False).astype(bool).any(axis=1) if flags else pd.Series(True, index=p.index)
     undiagnosed = p[p["cyp_possibly_undiagnosed"].fillna(False).astype(bool) & keep]

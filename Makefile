@@ -21,12 +21,17 @@ TEST_WORKERS ?= 2
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
+# --compile-bytecode: the installed packages' .pyc files are written once here. Where the shell sets
+# PYTHONDONTWRITEBYTECODE (this machine and CI do), Python otherwise compiles pandas, scikit-learn,
+# scipy and ibis from source in every process: about 10 s of CPU per `npc-risk` command and per
+# test subprocess.
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	@touch $@
 
 env: .venv/.synced  ## create or update the virtual environment from uv.lock
+	@$(RUN) python -m compileall -q src
 
 run: env  ## the nightly pipeline on sample_data/ with the embedded DuckDB, outputs under out/
 	$(RUN) npc-risk run --input sample_data/extract --output $(OUT) --as-of $(AS_OF) --pipeline pipelines/leeds_npc.toml
@@ -59,7 +64,7 @@ test-crash: env  ## the whole kill -9 crash matrix: real runs of the sample city
 	NPC_RISK_CRASH_MATRIX=all $(RUN) pytest -q -rs tests/functional/test_crash_matrix.py
 
 spark-env: env  ## the [spark] extra (pyspark) in .venv, and Java 17 from apt-get when `java` is missing (needs root)
-	$(UV) sync --frozen --extra spark --inexact --quiet
+	$(UV) sync --frozen --extra spark --inexact --quiet --compile-bytecode
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
 test-spark: spark-env  ## spec chapters and generative tests on DuckDB and Spark, then the sample city on both, compared

@@ -61,9 +61,9 @@ def city(people: int) -> tuple[Path, dict | None]:
     """The cached city of `people` (generated the first time: its seconds and peak RSS)."""
     folder = BENCH / f"city-{people}"
     persons = folder / "truth" / "persons.parquet"
-    if persons.exists() and "knowable_probability" in pq.read_schema(persons).names:
+    if persons.exists() and "knowable_respiratory_probability" in pq.read_schema(persons).names:
         return folder, None
-    shutil.rmtree(folder, ignore_errors=True)  # absent, half-written or from an older generator
+    shutil.rmtree(folder, ignore_errors=True)  # absent, half-written or from an older generator (no respiratory care)
     seconds, rss = child([*CLI, "generate", "--patients", str(people), "--seed", str(SEED),
                           "--as-of", AS_OF, "--output", str(folder), "--quiet"])
     return folder, {"seconds": round(seconds, 1), "peak_rss_gb": round(rss, 2)}

@@ -25,8 +25,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import skops.io as sio
-
 from npc_risk import files
 from npc_risk.config import RiskConfig
 from npc_risk.errors import ConfigError, ModelError
@@ -70,7 +68,7 @@ def save_model(model: TrainedModel, path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
-        sio.dump(payload, tmp, compression=zipfile.ZIP_DEFLATED)
+        _skops().dump(payload, tmp, compression=zipfile.ZIP_DEFLATED)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -80,6 +78,15 @@ def save_model(model: TrainedModel, path: Path) -> Path:
     files.write_text(render_markdown(model.card) if model.card else "", card_md)
     log.info("saved model (%d features) and card beside it", len(model.spec.columns))
     return path
+
+
+def _skops():
+    """skops.io, imported on first use: importing it walks every scikit-learn module to build its
+    default trusted list (about 4 s of CPU), which no command that does not save or load a model
+    should pay (`--help`, `validate`, rules pipelines)."""
+    import skops.io  # noqa: PLC0415
+
+    return skops.io
 
 
 # What a damaged or foreign file raises inside skops (a zip without skops' schema.json, bad JSON,
@@ -96,7 +103,7 @@ def untrusted_types(path: Path) -> list[str]:
         raise ModelError(f"{path}: not a skops model file (pickle/joblib files are never loaded); "
                          "retrain and save with npc_risk to get a .skops file")
     try:
-        return sorted(sio.get_untrusted_types(file=path))
+        return sorted(_skops().get_untrusted_types(file=path))
     except _UNREADABLE as exc:  # a zip that is not a skops archive
         raise ModelError(f"{path}: unreadable skops model file ({type(exc).__name__}); "
                          "retrain and save it again") from None
@@ -113,7 +120,7 @@ def load_model(path: Path) -> TrainedModel:
             f"({', '.join(refused[:3])}); only load model files written by npc_risk - retrain it"
         )
     try:
-        payload = sio.load(path, trusted=needed)
+        payload = _skops().load(path, trusted=needed)
     except _UNREADABLE as exc:
         raise ModelError(f"{path}: could not load the skops model ({type(exc).__name__}); "
                          "retrain it with this version of npc_risk") from None

@@ -33,10 +33,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def published_files(run: Path) -> list[str]:
-    """Every declared output file of a published run, relative to it, sorted."""
+    """Every declared output file of a published run and every file under quarantine/ (where a
+    Spark folder of part files would show as its parts), relative to the run, sorted."""
     found = []
     for spec in OUTPUTS:
         found += [str(p.relative_to(run)) for p in run.glob(spec.path.replace("<key>", "*"))]
+    found += [str(p.relative_to(run)) for p in (run / "quarantine").rglob("*") if p.is_file()]
     return sorted(found)
 
 

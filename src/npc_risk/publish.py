@@ -50,7 +50,8 @@ Traps:
   published bytes, pinned by tests/functional/test_published_bytes.py, depend on it.
 * Quarantine files arrive from Spark as folders of part files (`apcs.parquet/part-00000-...`,
   `_SUCCESS`, `.crc`): `_copy_quarantine` publishes each as one file of the same name as on
-  DuckDB, rows sorted by every column, no Spark footer metadata, every field nullable.
+  DuckDB, rows sorted by every column, no Spark footer metadata, and DuckDB's nullability (the
+  `reason` required), so both engines publish the same bytes.
 * `previous_run` and the quarantine copy read Parquet with pyarrow here because files.py has no
   typed reader yet (files.read_raw casts every column to text); they are the only reads in this module.
 """

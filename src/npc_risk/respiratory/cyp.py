@@ -166,8 +166,9 @@ def cyp_features(engine: Engine, tables: Mapping[str, ir.Table], *, as_of: date,
     th, cy = thresholds(), cyp_rules()
     t = ibis.date(as_of)
     person = engine.cache(population(tables, as_of).select("patient_id", "age"))
-    ev = engine.cache(_events(tables, t, event_map(codelists)))
-    rx = engine.cache(_medicines(tables, t, medicine_map(codelists)))
+    # only the population's records are kept (children: a fifth of the events of the whole list)
+    ev = engine.cache(_events(tables, t, event_map(codelists)).semi_join(person, "patient_id"))
+    rx = engine.cache(_medicines(tables, t, medicine_map(codelists)).semi_join(person, "patient_id"))
     # the respiratory set's own counts (same functions, same rules), then this set's
     parts = (_event_facts(ev, as_of, th), _medicine_facts(rx, as_of, th), _ocs_courses(rx, ev, as_of, th),
              _missed_gp(tables, as_of, th), _diagnosis(ev), _cyp_events(ev, as_of, th, cy),

@@ -127,7 +127,14 @@ def _prepare(source: ir.Value, column) -> ir.Value:
     target = engine_type(column)
     if _is_native(source, target):
         return source.cast(target)
-    text = source.cast("string").re_replace(_BLANKS, "").nullif("")
+    text = source.cast("string")
+    # Only a value whose first or last character is a control character or a space can carry
+    # blanks to strip, so the regular expression runs on those alone: on every value it was 39 %
+    # of the clinical_events ingest query (DuckDB operator profile, 100k city), and ASCII() is
+    # about a tenth of its CPU. A false alarm (e.g. a non-ASCII first byte on Spark) only takes
+    # the exact path; no value with blanks at either end skips it.
+    edge = (text.ascii_str() <= 32) | (text.right(1).ascii_str() <= 32)
+    text = ibis.ifelse(edge, text.re_replace(_BLANKS, ""), text).nullif("")
     if (column.metadata or {}).get("strip_spaces"):  # e.g. NHS numbers displayed 3-3-4
         text = text.re_replace(" ", "")
     return text

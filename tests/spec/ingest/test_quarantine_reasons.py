@@ -264,6 +264,30 @@ def test_copies_differing_only_in_blank_padding_are_exact_duplicates(engine, tmp
     assert (got.accepted, got.reasons) == (1, {"duplicate row": 1})
 
 
+def test_blanks_at_either_end_are_stripped_and_inner_ones_kept(engine, tmp_path):
+    """Space, tab, line feed, carriage return, vertical tab and form feed are stripped at both
+    ends of a value (and only there), whatever the first and last characters are."""
+    cases = [
+        # patient_id  sex as delivered        sex as read  reason
+        ("P1",        " female",              "female",    None),
+        ("P2",        "female\t",             "female",    None),
+        ("P3",        "\x0bmale\x0c",          "male",      None),
+        ("P4",        "\r\n female \x0b\t",     "female",    None),
+        ("P5",        "\t\x0c \r",             None,        "missing sex"),
+        ("P6",        "fe male",              None,        "invalid sex"),
+        ("P7",        "\u00e9female ",         None,        "invalid sex"),  # é: not ASCII, kept
+        ("P8",        "vf",                   None,        "invalid sex"),  # not eaten as blanks
+    ]
+    patients = [dirty_row("patients", patient_id=p, sex=raw) for p, raw, _, _ in cases]
+    extract = write_extract(tmp_path / "extract", tables={"patients": patients})
+    result = run_ingest(engine, extract, tmp_path / "work")
+    accepted = {r["patient_id"]: r["sex"] for r in rows(engine, result.tables["patients"])}
+    quarantined = {r["patient_id"]: r["reason"] for r in pq.read_table(
+        tmp_path / "work" / "quarantine" / "patients.parquet").to_pylist()}
+    for patient, _, sex, reason in cases:
+        assert (accepted.get(patient), quarantined.get(patient)) == (sex, reason), patient
+
+
 def test_duplicated_key_with_conflicting_values_quarantines_every_version(engine, tmp_path):
     """Two rows share a unique id but disagree elsewhere: there is no telling which is right,
     so all of them are quarantined."""

@@ -56,8 +56,8 @@ def ingest(engine: Engine, *, input_dir: Path, as_of: date, work_dir: Path) -> I
             f"read{'; quarantined ' + reasons if reasons else ''}); a run needs at least one "
             "valid patient. Run `npc-risk validate` on the extract for the quarantined rows"
         )
-    checked = {name for name in result.input_files if reports[name].accepted > 0}
-    assert_contract(result.tables, checked)
+    checked = {name: reports[name].accepted for name in result.input_files if reports[name].accepted > 0}
+    assert_contract(result.tables, checked, engine=engine)
     return result
 
 

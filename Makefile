@@ -8,8 +8,8 @@ RUN := $(UV) run --frozen --no-sync
 AS_OF ?= 2026-03-31
 OUT ?= out
 
-.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast test-crash bench bench-scale \
-        spark-env test-spark test-cluster \
+.PHONY: help env run test lint browser packs test-unit test-spec test-generative test-functional test-fast test-crash bench bench-scale bench-respiratory \
+        spark-env test-spark test-cluster test-spark-city \
         calibrate sample-data dictionary clean
 
 # The coverage floor: the suite measured 94.6 % (fresh clone at 82cf0f6, 2026-12-01). Raise it, never lower it.
@@ -73,11 +73,23 @@ test-spark: spark-env  ## spec chapters and generative tests on DuckDB and Spark
 test-cluster: spark-env  ## a standalone Spark master + 2 workers on 127.0.0.1 run the sample city; compared with DuckDB
 	NPC_RISK_SPARK_CLUSTER=1 $(RUN) pytest -q tests/spark/test_cluster.py
 
+SPARK_CITY ?= 100000
+SPARK_CITY_DIR := .bench/city-$(SPARK_CITY)
+test-spark-city: spark-env  ## the whole-run comparisons (local mode and loopback cluster) on a generated city of SPARK_CITY people, one model for both engines
+	@test -f $(SPARK_CITY_DIR)/extract/README.json || $(RUN) npc-risk generate --patients $(SPARK_CITY) --seed 1 --as-of $(AS_OF) --output $(SPARK_CITY_DIR) --quiet
+	@test -f .bench/spark-model-$(SPARK_CITY)/risk_model.skops || $(RUN) npc-risk train --input $(SPARK_CITY_DIR)/extract --as-of $(AS_OF) --pipeline pipelines/leeds_npc.toml --model-out .bench/spark-model-$(SPARK_CITY)/risk_model.skops --quiet
+	NPC_RISK_TEST_ENGINES=duckdb,pyspark NPC_RISK_SPARK_CLUSTER=1 NPC_RISK_SPARK_CITY=$(SPARK_CITY_DIR)/extract \
+	  NPC_RISK_SPARK_MODEL=.bench/spark-model-$(SPARK_CITY)/risk_model.skops \
+	  $(RUN) pytest -q -p no:cacheprovider tests/spark/test_sample_city_on_spark.py tests/spark/test_cluster.py
+
 bench: env  ## the 1M-person run and train against DuckDB scan/copy floors of the same files (child processes, peak RSS)
 	$(RUN) python -m benchmarks.run
 
 bench-scale: env  ## the same at 100k, 1M, 3M and 5M people (cities cached in .bench/); plot in docs/bench-scale.png
 	$(RUN) python -m benchmarks.run scale
+
+bench-respiratory: env  ## both condition pipelines on the cached 100k city: calibration, run times, scores against the city's truth
+	$(RUN) python -m benchmarks.respiratory
 
 calibrate: env  ## print the generated city's magnitudes beside the NHS reference targets
 	$(RUN) npc-risk calibrate --input sample_data

@@ -57,11 +57,12 @@ def child(argv: list[str], log: Path | None = None) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024 / 1024
 
 
-def city(people: int) -> tuple[Path, dict | None]:
-    """The cached city of `people` (generated the first time: its seconds and peak RSS)."""
+def city(people: int, *, truth: str = "knowable_respiratory_probability") -> tuple[Path, dict | None]:
+    """The cached city of `people` (generated the first time: its seconds and peak RSS); `truth`:
+    a truth/persons.parquet column the caller needs (an older city without it is generated anew)."""
     folder = BENCH / f"city-{people}"
     persons = folder / "truth" / "persons.parquet"
-    if persons.exists() and "knowable_respiratory_probability" in pq.read_schema(persons).names:
+    if persons.exists() and truth in pq.read_schema(persons).names:
         return folder, None
     shutil.rmtree(folder, ignore_errors=True)  # absent, half-written or from an older generator (no respiratory care)
     seconds, rss = child([*CLI, "generate", "--patients", str(people), "--seed", str(SEED),

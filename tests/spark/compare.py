@@ -16,6 +16,12 @@ from npc_risk.schemas.outputs import OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "extract"
+# The city the whole-run comparisons use: the sample city, or NPC_RISK_SPARK_CITY (an extract
+# folder, e.g. a generated 100k city: `make test-spark-city`), with NPC_RISK_SPARK_MODEL (a
+# .skops model) passed to both engines' runs so neither trains (training collects its frames to
+# the driver on either engine, and a 100k fit on Spark would only measure scikit-learn twice).
+CITY = Path(os.environ.get("NPC_RISK_SPARK_CITY") or SAMPLE)
+MODEL = os.environ.get("NPC_RISK_SPARK_MODEL") or None
 AS_OF = "2026-03-31"
 LEEDS = ROOT / "pipelines" / "leeds_npc.toml"
 FLOAT_TOLERANCE = 1e-9
@@ -24,6 +30,11 @@ FLOAT_TOLERANCE = 1e-9
 def selected_engines() -> list[str]:
     """The engines NPC_RISK_TEST_ENGINES names (tests/conftest.py)."""
     return [n.strip() for n in os.environ.get("NPC_RISK_TEST_ENGINES", "duckdb").split(",") if n.strip()]
+
+
+def model_args() -> list[str]:
+    """`--model <path>` when NPC_RISK_SPARK_MODEL names one; else nothing (each run trains)."""
+    return ["--model", MODEL] if MODEL else []
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _missing
-from tests.spark.compare import AS_OF, LEEDS, SAMPLE, differences, run_cli
+from tests.spark.compare import AS_OF, CITY, LEEDS, differences, model_args, run_cli
 
 pytestmark = [
     pytest.mark.slow,
@@ -99,7 +99,7 @@ def test_loopback_cluster_publishes_what_duckdb_publishes(tmp_path: Path):
         published = {}
         for engine in ("duckdb", "pyspark"):
             out = tmp_path / f"out-{engine}"
-            done = run_cli("run", "--input", str(SAMPLE), "--output", str(out), "--as-of", AS_OF,
+            done = run_cli("run", "--input", str(CITY), *model_args(), "--output", str(out), "--as-of", AS_OF,
                            "--pipeline", str(pipeline), "--engine", engine, "--quiet")
             assert done.returncode == 0, done.stderr[-3000:]
             published[engine] = out / AS_OF

@@ -1,6 +1,7 @@
 """The nightly run on Spark (local mode) publishes what DuckDB publishes (issue 13).
 
-On the committed sample city, `npc-risk run --engine pyspark` and `--engine duckdb` are run in
+On the committed sample city (or the city NPC_RISK_SPARK_CITY names: compare.py, and
+`make test-spark-city`), `npc-risk run --engine pyspark` and `--engine duckdb` are run in
 child processes from the same extract and the same pipeline (the model trained in each run on
 the extract's history); every declared output file (patients, cohort partitions,
 neighbourhoods, evidence, quarantine) must have the same columns, Arrow types, rows in the same
@@ -18,7 +19,7 @@ import pytest
 
 from npc_risk.schemas.outputs import OUTPUTS
 from tests.conftest import _missing
-from tests.spark.compare import AS_OF, LEEDS, SAMPLE, differences, run_cli, selected_engines
+from tests.spark.compare import AS_OF, CITY, LEEDS, differences, model_args, run_cli, selected_engines
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,7 +34,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     published = {}
     for engine in ("duckdb", "pyspark"):
         out = tmp_path_factory.mktemp(engine)
-        done = run_cli("run", "--input", str(SAMPLE), "--output", str(out), "--as-of", AS_OF,
+        done = run_cli("run", "--input", str(CITY), *model_args(), "--output", str(out), "--as-of", AS_OF,
                        "--pipeline", str(LEEDS), "--engine", engine, "--quiet")
         assert done.returncode == 0, done.stderr[-3000:]
         published[engine] = out / AS_OF

@@ -439,6 +439,9 @@ def _copd_review_parts(rng, params, pop, lat, codes, who, day) -> list[dict]:
     out.append(_events(who[started][ok], sday[ok], codes.pick(rng, "pr_commenced", int(ok.sum()))))
     spiro = rng.random(n) < r("spirometry_at_review")
     out += _fev(rng, params, codes, who[spiro], day[spiro], lat.severity[who[spiro]])
+    # inhaler technique is part of the COPD annual review too (NICE NG115 1.2.x), not only asthma's
+    tech = rng.random(n) < r("copd_inhaler_technique_at_review")
+    out.append(_events(who[tech], day[tech], codes.pick(rng, "inhaler_technique", int(tech.sum()))))
     return out
 
 

@@ -42,7 +42,7 @@ BASE: dict[str, list[dict[str, str]]] = {
               "discharge_date": "2025-01-15", "admission_method": "21", "primary_diagnosis": "J44.1",
               "secondary_diagnoses": "I10X,E119"}],
     "ec": [{"attendance_id": "E1", "patient_id": "P1", "arrival_date": "2025-01-10",
-            "department_type": "01"}],
+            "department_type": "01", "diagnosis_code": "195967001"}],
     "opa": [{"appointment_id": "O1", "patient_id": "P1", "appointment_date": "2025-02-01",
              "attendance_status": "5"}],
 }

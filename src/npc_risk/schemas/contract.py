@@ -93,6 +93,7 @@ class Ec(pa.DataFrameModel):
     patient_id: str = pa.Field(description="Person identifier (must exist in patients).")
     arrival_date: dt.date = pa.Field(description="Arrival date.")
     department_type: str = pa.Field(nullable=True, isin=["01", "02", "03", "04"], metadata=OPTIONAL, description="01 consultant-led 24h ED, 02 mono-specialty, 03 urgent treatment centre / MIU, 04 walk-in centre.")
+    diagnosis_code: str = pa.Field(nullable=True, str_matches=SNOMED_CT, metadata=OPTIONAL, description="ECDS primary diagnosis (EC_DIAGNOSIS_01): SNOMED CT concept id from the ECDS diagnosis refset, 6-18 digits, no leading zero; empty when not recorded. An extract without the column reads as no diagnosis.")
 
 
 class Opa(pa.DataFrameModel):

@@ -24,7 +24,7 @@ CONTRACT = {
     "gp_appointments": ["patient_id", "date", "status"],
     "apcs": ["spell_id", "patient_id", "admission_date", "discharge_date", "admission_method",
              "primary_diagnosis", "secondary_diagnoses"],
-    "ec": ["attendance_id", "patient_id", "arrival_date", "department_type"],
+    "ec": ["attendance_id", "patient_id", "arrival_date", "department_type", "diagnosis_code"],
     "opa": ["appointment_id", "patient_id", "appointment_date", "attendance_status"],
     "social_care_packages": ["patient_id", "start_date", "end_date", "service_type"],
     "practices": ["practice_code", "practice_name", "pcn_code", "pcn_name", "lcp_name"],

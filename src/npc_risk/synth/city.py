@@ -35,6 +35,7 @@ from npc_risk.admissions import is_emergency_admission
 from npc_risk.synth import extract as ex
 from npc_risk.synth.activity import RateModel, year_bounds
 from npc_risk.synth.conditions import assign_conditions, mortality_multiplier, solve_intercepts
+from npc_risk.synth.ec_diagnosis import EcdsCoder
 from npc_risk.synth.frames import concat, day_number, hex_ids
 from npc_risk.synth.gp_record import Vocab, diagnosis_events, medication_issues, observation_events
 from npc_risk.synth.icd import IcdVocab
@@ -145,7 +146,10 @@ def generate_city(*, patients: int, seed: int, as_of: dt.date, output: Path,
         model = RateModel(params, pop, morb, constants.norms)
         coder = Coder(params, morb, icd)
         written = icd.written()
-        years = [simulate_year(rng, params, pop, model, coder, written, y) for y in range(history_years + 1)]
+        ec_rng = np.random.default_rng(chunk_seqs[c].spawn(1)[0])  # the second child: A&E diagnoses
+        ecds = EcdsCoder(params, icd.codes)
+        years = [simulate_year(rng, params, pop, model, coder, written, y, ec_rng=ec_rng, ecds=ecds)
+                 for y in range(history_years + 1)]
         history, future = years[:-1], years[-1]
         future["resp_share"] = coder.respiratory_share(year_bounds(pop, history_years)[0], pop.age + 0.5)
         future["knowable_probability"], future["knowable_resp_probability"] = model.knowable_probability(
@@ -213,7 +217,8 @@ def _extract_tables(rng, params, pop, reg, events, meds, history, gp, snomed, dm
     yield "medications", ex.medications_table(rng, meds, dmd, ids, A, unknown, rate, counts)
     yield "gp_appointments", ex.gp_table(rng, gp, ids, A, unknown, rate, counts)
     yield "apcs", ex.apcs_table(rng, history, ids, A, unknown, rate, counts, next_id["apcs"])
-    yield "ec", ex.ec_table(rng, history, ids, A, unknown, rate, counts, next_id["ec"])
+    yield "ec", ex.ec_table(rng, history, ids, A, unknown, rate, counts, next_id["ec"],
+                             diagnoses=[r["code"] for r in params.ecds_diagnoses])
     yield "opa", ex.opa_table(rng, history, ids, A, unknown, rate, counts, next_id["opa"])
     yield "social_care_packages", ex.social_care_table(rng, params, history, ids, A, unknown, rate, counts)
     yield "opt_outs", ex.opt_outs_table(opt, ids)

@@ -124,12 +124,14 @@ def _dated_events(rng, history, table, as_of, unknown, rate, counts, first_id: i
                              unknown_patient=unknown, date_cols=("date",), counts=counts)
 
 
-def ec_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:
+def ec_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0, *,
+             diagnoses: list[str]) -> pa.Table:
     frame = _dated_events(rng, history, "ec", as_of, unknown, rate, counts, first_id)
     return pa.table({"attendance_id": format_ids("ECD", frame["id"], 10),
                      "patient_id": vocab_array(ids, frame["patient"]),
                      "arrival_date": date_array(frame["date"]),
-                     "department_type": vocab_array(DEPARTMENTS, frame["dept"])})
+                     "department_type": vocab_array(DEPARTMENTS, frame["dept"]),
+                     "diagnosis_code": vocab_array(diagnoses, frame["dx"])})
 
 
 def opa_table(rng, history, ids, as_of, unknown, rate, counts, first_id: int = 0) -> pa.Table:

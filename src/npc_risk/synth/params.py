@@ -52,6 +52,7 @@ class Params:
     practices: list[dict[str, str]]
     respiratory: list[dict[str, str]]
     respiratory_codes: list[dict[str, str]]
+    ecds_diagnoses: list[dict[str, str]]
 
     def rate(self, key: str) -> float:
         return self.rates[key]

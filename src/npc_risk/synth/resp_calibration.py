@@ -109,6 +109,13 @@ def measure_respiratory(engine, t: dict, pop: ibis.Table, truth: ibis.Table, as_
     winter = value(resp.filter(resp.month.isin([12, 1, 2])).count())
     spring = value(resp.filter(resp.month.isin([3, 4, 5])).count())
     m["resp_winter_to_spring_ratio"] = winter / spring if spring else float("nan")
+    # A&E attendances with a respiratory ECDS diagnosis (the generator's codes: ecds_diagnoses.csv)
+    ec = t["ec"]
+    ec = ec.filter(ec.arrival_date.notnull() & (ec.arrival_date > year_before) & (ec.arrival_date <= d))
+    ec = ec.inner_join(pop.select("patient_id"), "patient_id")
+    resp_codes = [r["code"] for r in load_params().ecds_diagnoses if r["kind"] != "other"]
+    m["resp_share_of_ae_attendances"] = value(ec.filter(ec.diagnosis_code.isin(resp_codes)).count()) / max(
+        value(ec.count()), 1)
     tr = truth.filter(truth.in_population)
     n_tr = value(tr.count())
     ranked = tr.mutate(r=tr.true_respiratory_probability.rank() + 1,

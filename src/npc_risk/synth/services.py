@@ -6,7 +6,8 @@ J44x, heart failure -> I50x ...) or a generic emergency reason, secondary diagno
 conditions, and HFRS categories (clinical-definitions.md §2.2) when they are old and frail. A
 respiratory primary diagnosis (J00-J99) is dated with a winter peak. A
 method-21 spell comes through A&E, so it also writes a type 01 attendance; the share of type 01
-attendances that end in admission is held at ~28 % (nhs-data-conventions.md §1.9).
+attendances that end in admission is held at ~28 % (nhs-data-conventions.md §1.9). Every
+attendance gets an ECDS diagnosis (ec_diagnosis.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pyarrow as pa
 from npc_risk.frailty import EFI_FLOOR, efi_at_least
 from npc_risk.synth.activity import RateModel, draw_events, exposure, length_of_stay, methods
 from npc_risk.synth.conditions import Morbidity
+from npc_risk.synth.ec_diagnosis import EcdsCoder
 from npc_risk.synth.icd import IcdVocab, join_lists, write_codes
 from npc_risk.synth.params import Params, categorical, categorical_rows, column
 from npc_risk.synth.population import Population
@@ -125,14 +127,14 @@ def _spells(rng, params, coder: Coder, written: pa.Array, who, day, los, group, 
         day = season(who, day, primary)
     owner, sec = coder.secondary_codes(rng, who, day, age[who], deficits[who], group == "emergency")
     return ({"patient": who, "admission": day, "discharge": day + los, "method": method,
-             "emergency": np.full(len(who), group == "emergency")},
+             "emergency": np.full(len(who), group == "emergency"), "primary": primary},
             write_codes(rng, None, written, primary),
             join_lists(rng, written, owner, sec, len(who)),
             [method_codes[i] for i in range(len(method_codes))])
 
 
 def simulate_year(rng, params: Params, pop: Population, model: RateModel, coder: Coder,
-                  written: pa.Array, y: int) -> dict:
+                  written: pa.Array, y: int, *, ec_rng, ecds: EcdsCoder) -> dict:
     rates = model.yearly(y)
     lo, hi, frac = exposure(pop, y)
     age, deficits = rates["age"], rates["deficits"]
@@ -175,8 +177,10 @@ def simulate_year(rng, params: Params, pop: Population, model: RateModel, coder:
     rest = (1 - p01) * np.array([0.06, 0.84, 0.10])  # 02 / 03 / 04 split of the rest [D]
     dept = categorical(rng, np.concatenate([[p01], rest]), len(n_who))
     dept = np.where(rng.random(len(n_who)) < 0.01, -1, dept)  # a few without a department type
+    dx, n_day = ecds.draw(ec_rng, coder, adm_who=a_who, adm_primary=em[0]["primary"][adm], who=n_who, day=n_day,
+                          lo=lo, hi=hi, age=age)  # ECDS diagnoses (ec_diagnosis.py; own generator)
     out["ec"] = {"patient": np.concatenate([a_who, n_who]), "date": np.concatenate([a_day, n_day]),
-                 "dept": np.concatenate([np.zeros(len(a_who), dtype=np.int64), dept])}
+                 "dept": np.concatenate([np.zeros(len(a_who), dtype=np.int64), dept]), "dx": dx}
     # outpatients and GP appointments
     who, day = draw_events(rng, lo, hi, frac, rates["opa"])
     p = params.rate

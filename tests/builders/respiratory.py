@@ -46,6 +46,13 @@ ACTION_PLAN = "527171000000103"
 INHALER_TECHNIQUE = "170614009"
 ASTHMA_ADMISSION_GP = "183478001"
 
+# SNOMED CT (A&E diagnoses: resp-ecds-diagnosis, resp-ecds-asthma)
+AE_ASTHMA = "195967001"  # Asthma (both lists)
+AE_ASTHMA_ATTACK = "708038006"  # Acute exacerbation of asthma (both lists)
+AE_PNEUMONIA = "233604007"  # Pneumonia (respiratory)
+AE_BRONCHIOLITIS = "4120002"  # Bronchiolitis (respiratory)
+AE_HEAD_INJURY = "82271004"  # Injury of head (neither)
+
 # dm+d (prescriptions)
 SABA = "35936511000001108"  # Salbutamol 100micrograms/dose inhaler
 ICS = "3112411000001105"  # Pulmicort 200 Turbohaler
@@ -74,6 +81,12 @@ def spell(pid: str, admitted: int, discharged: int | None, code: str, *, method:
              "admission_method": method, "primary_diagnosis": code},
             {"spell_id": sid, "patient_id": pid, "admission_date": adm, "discharge_date": dis,
              "admission_method": method, "position": 0, "icd10_code": code, "icd10_code3": code[:3]})
+
+
+def attendance(pid: str, days: int, code: str | None, *, as_of: date = T) -> dict:
+    """An ec row: an A&E attendance `days` before T with ECDS diagnosis `code` (None: not recorded)."""
+    return {"attendance_id": f"e-{pid}-{days}-{code}", "patient_id": pid, "arrival_date": days_before(days, as_of),
+            "department_type": "01", "diagnosis_code": code}
 
 
 def respiratory(engine: Engine, codelists: CodelistSet, ids: Sequence[str], *, as_of: date = T,

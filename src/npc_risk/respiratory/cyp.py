@@ -13,12 +13,13 @@ courses >= 2, the 14-day course merge) and `data/respiratory/cyp_points.csv` (th
   respiratory set's ASTTRT_COD stand-in). Departure from the QOF register (§1.1) as §1.2 says:
   no age-6 floor, so a treated 4-year-old with an asthma code is on it.
 * Attacks: cyp_attacks_12m = attack episodes in the last 12 months among the days with an
-  emergency admission with a J45/J46 primary diagnosis (admission date), a GP-coded emergency
-  asthma admission (ASTADM_COD) or an asthma exacerbation code; days at most 14 days after the
-  previous one are one attack (the §4.2 course rule, so the GP's admission code a few days after
-  discharge is the same attack). Oral-steroid courses are their own factor (below), not attacks
-  here, so one GP-treated attack is not counted twice. Departure: asthma A&E attendances cannot
-  be told apart (the EC table has no diagnosis; docs/respiratory.md).
+  emergency admission with a J45/J46 primary diagnosis (admission date), an A&E attendance with
+  an asthma ECDS diagnosis (resp-ecds-asthma, arrival date), a GP-coded emergency asthma admission
+  (ASTADM_COD) or an asthma exacerbation code; days at most 14 days after the previous one are one
+  attack (the §4.2 course rule, so the A&E attendance before an admission and the GP's admission
+  code a few days after discharge are the same attack). Oral-steroid courses are their own factor
+  (below), not attacks here, so one GP-treated attack is not counted twice. An extract without
+  ec.diagnosis_code has no asthma A&E attendances.
 * List 1, at risk (§5.2-5.3, the NRAD-based search): on the CYP register and any factor -
   cyp_factor_attacks (>= 1 attack), cyp_factor_ocs (>= 2 OCS courses, §4.2 merge),
   cyp_factor_reliever (>= 6 SABA issues), cyp_factor_low_ics (no or < 3 ICS-containing issues),
@@ -68,8 +69,9 @@ from npc_risk.respiratory.features import (
     _missed_gp,
     _ocs_courses,
     _since,
+    ae_attendances,
 )
-from npc_risk.respiratory.lists import diagnosis_map, event_map, medicine_map
+from npc_risk.respiratory.lists import diagnosis_map, ecds_map, event_map, medicine_map
 from npc_risk.respiratory.rules import Thresholds, thresholds
 
 FOLDER, RULES_FILE, POINTS_FILE = "respiratory", "cyp_rules.csv", "cyp_points.csv"
@@ -172,7 +174,9 @@ def cyp_features(engine: Engine, tables: Mapping[str, ir.Table], *, as_of: date,
     # the respiratory set's own counts (same functions, same rules), then this set's
     parts = (_event_facts(ev, as_of, th), _medicine_facts(rx, as_of, th), _ocs_courses(rx, ev, as_of, th),
              _missed_gp(tables, as_of, th), _diagnosis(ev), _cyp_events(ev, as_of, th, cy),
-             _cyp_medicines(rx, as_of, th), _attacks(tables, ev, as_of, th, cy, diagnosis_map(codelists)))
+             _cyp_medicines(rx, as_of, th),
+             _attacks(tables, ev, as_of, th, cy, diagnosis_map(codelists),
+                      ae_attendances(tables, as_of, ecds_map(codelists)).semi_join(person, "patient_id")))
     for part in parts:
         person = person.left_join(part, "patient_id").drop("patient_id_right")
     person = engine.cache(_derive(person, as_of, th, cy).select(*PERSON_COLUMNS))
@@ -203,12 +207,14 @@ def _cyp_medicines(rx: ir.Table, as_of: date, th: Thresholds) -> ir.Table:
     return rx.group_by("patient_id").aggregate(ics_issues_24m=rx.count(where=(rx.concept == "ics_containing") & two))
 
 
-def _attacks(tables, ev: ir.Table, as_of: date, th: Thresholds, cy: Thresholds, dmap: ir.Table) -> ir.Table:
+def _attacks(tables, ev: ir.Table, as_of: date, th: Thresholds, cy: Thresholds, dmap: ir.Table,
+             ae: ir.Table) -> ir.Table:
     year = _since(as_of, th.days("year_days"))
     s = _emergency_primary(tables, as_of, th, dmap)
     spells = s.filter((s.concept == "asthma") & (s.admission_date > year)).select("patient_id", date="admission_date")
     coded = ev.filter(ev.concept.isin(["asthma_admission_gp", "asthma_exacerbation"]) & (ev.date > year))
-    days = ibis.union(spells, coded.select("patient_id", "date"), distinct=True)
+    ae = ae.filter((ae.concept == "asthma") & (ae.date > year)).select("patient_id", "date")
+    days = ibis.union(spells, coded.select("patient_id", "date"), ae, distinct=True)
     n = _episodes(days, new_after=cy.days("attack_merge_days"), name="cyp_attacks_12m")
     last = days.group_by("patient_id").aggregate(cyp_attack_last=days.date.max())
     return n.left_join(last, "patient_id").drop("patient_id_right")

@@ -42,8 +42,9 @@ evidence (the last date the process was seen, counts):
 * gap_post_attack_no_review (asthma): an asthma attack in the last 12 months (emergency admission
   with J45/J46 primary diagnosis, its end = discharge; or a GP-coded emergency asthma admission,
   its end = the code's date) with no asthma review code from its end to 2 working days after
-  (Mon-Fri; bank holidays are not known), once that deadline is on or before T. Departure: A&E
-  attendances carry no diagnosis in the extract contract, so they cannot be called asthma.
+  (Mon-Fri; bank holidays are not known), once that deadline is on or before T. Departure: an
+  asthma A&E attendance that was not admitted is not an attack here (the gap's wording is about
+  admissions; the A&E attendance is the high-risk search's own factor, score.py).
 * gap_copd_no_spirometry: on the COPD register by rule 4.
 
 Exacerbations (§4.1): copd_exacerbations_12m counts AECOPD codes and days with an antibiotic
@@ -53,8 +54,13 @@ asthma admissions (§4.2).
 
 Respiratory utilisation (§6): emergency admissions (admissions.is_emergency_admission) whose
 primary diagnosis is in ICD-10 chapter X (J00-J99), known at T, in the last 12 and 24 months, and
-their bed days (as features/utilisation); asthma (J45-J46) and COPD (J43-J44) admissions. A&E in
-12 and 24 months is npc_core's ae_attendances_* (all causes: the EC table has no diagnosis).
+their bed days (as features/utilisation); asthma (J45-J46) and COPD (J43-J44) admissions.
+A&E (§5.3, §6): resp_ae_attendances_12m / _24m count A&E attendances (ec) arriving in the last 12 /
+24 months whose ECDS diagnosis (ec.diagnosis_code, SNOMED CT, matched exactly) is in
+resp-ecds-diagnosis; asthma_ae_attendances_12m those in resp-ecds-asthma. An attendance without a
+diagnosis, or an extract without the optional diagnosis_code column (read as nulls), counts 0:
+such extracts under-count respiratory A&E rather than stop. npc_core's ae_attendances_* stay all
+causes.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ from npc_risk.features.as_of import diagnoses_known_at
 from npc_risk.features.derive import FeatureResult
 from npc_risk.features.population import population as registered
 from npc_risk.features.tables import complete_tables, rows_memtable
-from npc_risk.respiratory.lists import diagnosis_map, event_map, medicine_map
+from npc_risk.respiratory.lists import diagnosis_map, ecds_map, event_map, medicine_map
 from npc_risk.respiratory.rules import Thresholds, thresholds
 from npc_risk.respiratory.score import rules_columns
 
@@ -123,6 +129,7 @@ def respiratory_features(engine: Engine, tables: Mapping[str, ir.Table], *, as_o
         _ocs_courses(rx, ev, as_of, th),
         _copd_exacerbations(rx, ev, as_of, th),
         _hospital(tables, as_of, th, diagnosis_map(codelists)),
+        _ae(ae_attendances(tables, as_of, ecds_map(codelists)), as_of, th),
         _post_attack(tables, ev, as_of, th, diagnosis_map(codelists)),
         _missed_gp(tables, as_of, th),
     ]
@@ -330,6 +337,28 @@ def _hospital(tables, as_of: date, th: Thresholds, dmap: ir.Table) -> ir.Table:
     )
 
 
+def ae_attendances(tables, as_of: date, amap: ir.Table) -> ir.Table:
+    """(patient_id, date, concept): one row per A&E attendance on or before T and ECDS concept of
+    its diagnosis (respiratory, asthma). No diagnosis_code column (an old extract read without
+    ingest) gives no rows."""
+    ec = tables["ec"]
+    if "diagnosis_code" not in ec.columns:
+        return rows_memtable([], {"patient_id": "string", "date": "date", "concept": "string"})
+    ec = ec.filter(ec.arrival_date <= ibis.date(as_of))
+    j = ec.join(amap, ec.diagnosis_code == amap.code)
+    return j.select(patient_id=ec.patient_id, date=ec.arrival_date, concept=amap.concept)
+
+
+def _ae(a: ir.Table, as_of: date, th: Thresholds) -> ir.Table:
+    year = a.date > _since(as_of, th.days("year_days"))
+    two = a.date > _since(as_of, th.days("two_years_days"))
+    return a.group_by("patient_id").aggregate(
+        resp_ae_attendances_12m=a.count(where=(a.concept == "respiratory") & year),
+        resp_ae_attendances_24m=a.count(where=(a.concept == "respiratory") & two),
+        asthma_ae_attendances_12m=a.count(where=(a.concept == "asthma") & year),
+    )
+
+
 def _post_attack(tables, ev: ir.Table, as_of: date, th: Thresholds, dmap: ir.Table) -> ir.Table:
     year = _since(as_of, th.days("year_days"))
     s = _emergency_primary(tables, as_of, th, dmap)
@@ -365,7 +394,7 @@ _ZERO = ("asthma_exacerbation_codes_12m", "saba_issues_12m", "ics_issues_12m", "
          "ics_issues_6m", "laba_issues_6m", "lama_issues_6m", "ocs_courses_12m", "copd_exacerbations_12m",
          "resp_emergency_admissions_12m", "resp_emergency_admissions_24m", "resp_emergency_bed_days_12m",
          "asthma_emergency_admissions_12m", "copd_emergency_admissions_12m", "unreviewed_attacks_12m",
-         "gp_dnas_12m")
+         "gp_dnas_12m", "resp_ae_attendances_12m", "resp_ae_attendances_24m", "asthma_ae_attendances_12m")
 
 
 def _derive(p: ir.Table, as_of: date, th: Thresholds) -> ir.Table:
@@ -437,6 +466,7 @@ PERSON_COLUMNS = (
     "unreviewed_attacks_12m", "unreviewed_attack_last", "gp_dnas_12m",
     "resp_emergency_admissions_12m", "resp_emergency_admissions_24m", "resp_emergency_bed_days_12m",
     "asthma_emergency_admissions_12m", "copd_emergency_admissions_12m",
+    "resp_ae_attendances_12m", "resp_ae_attendances_24m", "asthma_ae_attendances_12m",
     *GAP_COLUMNS, "open_care_gaps",
     "copd_priority_group", "asthma_risk_factors", "resp_rules_tier", "resp_rules_score",
 )

@@ -69,6 +69,12 @@ DIAGNOSIS_CONCEPTS: dict[str, tuple[str, ...]] = {
     "copd": ("resp-copd.icd10",),
 }
 
+# A&E diagnoses (ECDS EC_DIAGNOSIS, SNOMED CT): concept -> lists
+ECDS_CONCEPTS: dict[str, tuple[str, ...]] = {
+    "respiratory": ("resp-ecds-diagnosis.snomedct",),
+    "asthma": ("resp-ecds-asthma.snomedct",),
+}
+
 MRC_LIST = "resp-mrc.snomedct"
 
 
@@ -120,7 +126,14 @@ def diagnosis_map(codelists: CodelistSet) -> ibis.Table:
                                    "concept": pa.array([k for _, k in pairs], pa.string())})).distinct()
 
 
+def ecds_map(codelists: CodelistSet) -> ibis.Table:
+    """(code, concept) for A&E diagnoses (ECDS SNOMED CT concept ids, matched exactly)."""
+    pairs = _pairs(codelists, ECDS_CONCEPTS)
+    return ibis.memtable(pa.table({"code": pa.array([c for c, _ in pairs], pa.string()),
+                                   "concept": pa.array([k for _, k in pairs], pa.string())}))
+
+
 def all_lists() -> tuple[str, ...]:
     """Every list the respiratory feature set reads."""
-    return tuple(sorted({n for m in (EVENT_CONCEPTS, MEDICINE_CONCEPTS, DIAGNOSIS_CONCEPTS)
+    return tuple(sorted({n for m in (EVENT_CONCEPTS, MEDICINE_CONCEPTS, DIAGNOSIS_CONCEPTS, ECDS_CONCEPTS)
                          for names in m.values() for n in names}))

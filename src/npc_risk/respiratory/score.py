@@ -11,11 +11,11 @@ COPD priority group (COPD register only; the first that holds):
 Departures: home oxygen and cor pulmonale (PG1/PG2) and azithromycin as its own arm have no
 packaged list; the latest MRC grade and FEV1 are the latest ever recorded.
 
-Asthma risk factors (asthma register only; NRAD-based search, count of): < 3 ICS-containing
-issues, >= 6 SABA issues, >= 2 oral-steroid courses, an emergency asthma admission, an asthma
-exacerbation code, a missed GP appointment (did not attend), no action plan - each in the last 12
-months. Departure: the search's "A&E attendance" arm is left out (the EC table carries no
-diagnosis; all-cause A&E would mark a broken wrist as an asthma risk).
+Asthma risk factors (asthma register only; NRAD-based search, count of, 0-8): < 3 ICS-containing
+issues, >= 6 SABA issues, >= 2 oral-steroid courses, an A&E attendance with an asthma ECDS
+diagnosis (resp-ecds-asthma; not all-cause A&E, which would mark a broken wrist as an asthma
+risk), an emergency asthma admission, an asthma exacerbation code, a missed GP appointment (did
+not attend), no action plan - each in the last 12 months.
 
 resp_rules_tier [D]: 1 = COPD group 1 or >= 3 asthma factors; 2 = group 2 or 2 factors; 3 = group
 3 or 1 factor; 4 = a register member with none; null = on neither register.
@@ -34,6 +34,7 @@ ASTHMA_FACTORS = {
     "asthma_factor_low_ics": "fewer than 3 inhaled steroid issues",
     "asthma_factor_saba": "6 or more reliever inhalers",
     "asthma_factor_ocs": "2 or more oral steroid courses",
+    "asthma_factor_ae": "an A&E attendance for asthma",
     "asthma_factor_admission": "an emergency asthma admission",
     "asthma_factor_exacerbation": "an asthma attack coded by the GP",
     "asthma_factor_missed_appointment": "a missed GP appointment",
@@ -47,6 +48,7 @@ def asthma_factor_columns(p: ir.Table, th: Thresholds) -> dict[str, ir.BooleanVa
         "asthma_factor_low_ics": p.ics_issues_12m < th["asthma_ics_high_risk_below"],
         "asthma_factor_saba": p.saba_issues_12m >= th["asthma_saba_high_risk"],
         "asthma_factor_ocs": p.ocs_courses_12m >= th["ocs_courses_flag"],
+        "asthma_factor_ae": p.asthma_ae_attendances_12m > 0,
         "asthma_factor_admission": p.asthma_emergency_admissions_12m > 0,
         "asthma_factor_exacerbation": p.asthma_exacerbation_codes_12m > 0,
         "asthma_factor_missed_appointment": p.gp_dnas_12m > 0,

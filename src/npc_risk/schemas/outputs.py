@@ -331,7 +331,8 @@ RESPIRATORY_MDT = Output(
         _c("resp_rules_tier", INT, True,
            "Transparent rules tier: 1 = COPD priority group 1 or 3+ asthma risk factors ... 4 = none."),
         _c("copd_priority_group", INT, True, "COPD priority group 1-3, 4 = none; empty if not on the COPD register."),
-        _c("asthma_risk_factors", INT, True, "Asthma high-risk factors (0-7); empty if not on the asthma register."),
+        _c("asthma_risk_factors", INT, True,
+           "Asthma high-risk factors (0-8; an asthma A&E attendance is one); empty if not on the asthma register."),
         _c("open_care_gaps", INT, False, "Number of open care gaps."),
         _c("care_gaps", TEXT, False, "The open care gaps in plain words, `; `-separated; empty text when none."),
     ),
@@ -359,8 +360,8 @@ CYP_ASTHMA_AT_RISK = Output(
         _c("cyp_points", INT, False, "Points score (data/respiratory/cyp_points.csv): a rank, not a probability."),
         _c("cyp_factors", INT, False, "Number of high-risk factors (1-7)."),
         _c("cyp_attacks_12m", INT, False,
-           "Asthma attacks " + _12M + ": emergency asthma admissions, GP-coded emergency admissions and "
-           "exacerbation codes, days <= 14 apart merged."),
+           "Asthma attacks " + _12M + ": emergency asthma admissions, A&E attendances with an asthma ECDS "
+           "diagnosis, GP-coded emergency admissions and exacerbation codes, days <= 14 apart merged."),
         _c("factors", TEXT, False,
            "The factors in plain words, heaviest first, `; `-separated, e.g. `2 oral steroid courses in 12 "
            "months`, `6 reliever inhalers and no inhaled steroid in 12 months`, `no asthma review since 2025-01-14`."),

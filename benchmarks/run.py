@@ -81,19 +81,28 @@ def probed(name: str, args: list[str]) -> dict:
     result = BENCH / f"probe-{name}.json"
     seconds, rss = child([sys.executable, "-m", "benchmarks.probe", str(result), "--", *args],
                          log=BENCH / f"probe-{name}.log")
-    return {**json.loads(result.read_text()), "wall_seconds": round(seconds, 3), "peak_rss_gb": round(rss, 2)}
+    probe = json.loads(result.read_text())
+    # The probe resets the kernel's RSS high-water mark at each step (clear_refs), and the child's
+    # ru_maxrss is read from that same mark at exit: the whole command's peak is the largest step's.
+    peak = max([rss, *(s["peak_rss_gb"] for s in probe["steps"])])
+    return {**probe, "wall_seconds": round(seconds, 3), "peak_rss_gb": round(peak, 2)}
 
 
-def measure(people: int, *, retrain: bool = True, packs: bool = False, oracle: bool = False) -> dict:
+def measure(people: int, *, retrain: bool = True, packs: bool = False, oracle: bool = False,
+            model_from: int | None = None) -> dict:
     folder, generated = city(people)
     extract = folder / "extract"
-    out = {"people": people, "generated": generated,
+    out = {"people": people, "generated": generated, "measured_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+           "model_from": model_from,
            "extract_mb": round(sum(p.stat().st_size for p in extract.glob("*.parquet")) / 1e6, 1),
            "extract_rows": sum(pq.read_metadata(p).num_rows for p in extract.glob("*.parquet"))}
     out["scan"] = floor("scan", extract)
     out["copy"] = floor("copy", extract)
-    model = BENCH / f"model-{people}" / "risk_model.skops"
-    if retrain or not model.exists():
+    model = BENCH / f"model-{model_from or people}" / "risk_model.skops"
+    if model_from:  # the nightly run only, with the model trained on a smaller city
+        if not model.exists():
+            raise SystemExit(f"{model}: train at {model_from:,} people first (BENCH_SCALE including it)")
+    elif retrain or not model.exists():
         shutil.rmtree(model.parent, ignore_errors=True)
         work = BENCH / f"train-work-{people}"
         out["train"] = probed(f"train-{people}", ["train", "--input", str(extract), "--as-of", AS_OF,
@@ -183,20 +192,35 @@ def main() -> None:
 
 def scale() -> None:
     sizes = [int(n) for n in os.environ.get("BENCH_SCALE", "100000,1000000,3000000,5000000").split(",")]
-    results = []
+    # BENCH_TRAIN_UPTO: train only up to this size; larger cities run with that size's model.
+    upto = int(os.environ.get("BENCH_TRAIN_UPTO", str(max(sizes))))
+    trained = max((n for n in sizes if n <= upto), default=upto)
+    results = [r for r in _previous_scale() if r["people"] not in sizes]
     for people in sizes:
-        m = measure(people)
+        m = measure(people, model_from=trained if people > upto else None)
         results.append(m)
+        results.sort(key=lambda r: r["people"])
         show(f"\n{people:,} people", rows(m))
         (BENCH / "scale.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=2, default=str))
     print(f"\n{'people':>10} {'scan s':>7} {'copy s':>7} {'run s':>7} {'run/copy':>8} {'run GB':>7} "
           f"{'train s':>8} {'train GB':>8}")
     for m in results:
+        train = (f"{m['train']['wall_seconds']:>8.1f} {m['train']['peak_rss_gb']:>8.2f}" if "train" in m
+                 else f"{'-':>8} {'-':>8}  (model of {m.get('model_from', 0):,})")
         print(f"{m['people']:>10,} {m['scan']['seconds']:>7.1f} {m['copy']['seconds']:>7.1f} "
               f"{m['run']['wall_seconds']:>7.1f} {m['run']['wall_seconds'] / m['copy']['seconds']:>8.1f} "
-              f"{m['run']['peak_rss_gb']:>7.2f} {m['train']['wall_seconds']:>8.1f} {m['train']['peak_rss_gb']:>8.2f}")
+              f"{m['run']['peak_rss_gb']:>7.2f} {train}  {m.get('measured_at', '')}")
     print(f"note: {NOISE}")
     plot(results, ROOT / "docs" / "bench-scale.png")
+
+
+def _previous_scale() -> list[dict]:
+    """BENCH_KEEP=1: the sizes of the last scale.json not measured again in this run are kept (the
+    table and the plot say which run measured which size)."""
+    last = BENCH / "scale.json"
+    if os.environ.get("BENCH_KEEP") != "1" or not last.exists():
+        return []
+    return json.loads(last.read_text())["results"]
 
 
 def plot(results: list[dict], path: Path) -> None:
@@ -208,8 +232,9 @@ def plot(results: list[dict], path: Path) -> None:
     people = [m["people"] / 1e6 for m in results]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     for key, label in (("run", "nightly run"), ("train", "train")):
-        left.plot(people, [m[key]["wall_seconds"] for m in results], "o-", label=label)
-        right.plot(people, [m[key]["peak_rss_gb"] for m in results], "o-", label=label)
+        have = [m for m in results if key in m]
+        left.plot([m["people"] / 1e6 for m in have], [m[key]["wall_seconds"] for m in have], "o-", label=label)
+        right.plot([m["people"] / 1e6 for m in have], [m[key]["peak_rss_gb"] for m in have], "o-", label=label)
     left.plot(people, [m["copy"]["seconds"] for m in results], "o--", label="copy floor")
     left.plot(people, [m["scan"]["seconds"] for m in results], "o:", label="scan floor")
     left.set(xlabel="people (millions)", ylabel="seconds (shared machine: noisy)", title="time")

@@ -38,7 +38,9 @@ FRACTION = 0.10
 
 def main() -> None:
     people = int(os.environ.get("BENCH_RESP_PATIENTS", "100000"))
-    folder, generated = city(people, truth="asthma_emergency_admissions")  # the children's card needs it
+    # the children's card reads truth's asthma admissions; respiratory A&E reads ec's diagnoses
+    folder, generated = city(people, needs=(("truth/persons.parquet", "asthma_emergency_admissions"),
+                                            ("extract/ec.parquet", "diagnosis_code")))
     extract = folder / "extract"
     if generated:
         print(f"generated {people:,} people: {generated['seconds']} s, peak RSS {generated['peak_rss_gb']} GB")

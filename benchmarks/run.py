@@ -57,12 +57,14 @@ def child(argv: list[str], log: Path | None = None) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024 / 1024
 
 
-def city(people: int, *, truth: str = "knowable_respiratory_probability") -> tuple[Path, dict | None]:
-    """The cached city of `people` (generated the first time: its seconds and peak RSS); `truth`:
-    a truth/persons.parquet column the caller needs (an older city without it is generated anew)."""
+NEEDS = (("truth/persons.parquet", "knowable_respiratory_probability"),)
+
+
+def city(people: int, *, needs: tuple[tuple[str, str], ...] = NEEDS) -> tuple[Path, dict | None]:
+    """The cached city of `people` (generated the first time: its seconds and peak RSS); `needs`:
+    (file, column) pairs the caller reads (a city from an older generator without them is made anew)."""
     folder = BENCH / f"city-{people}"
-    persons = folder / "truth" / "persons.parquet"
-    if persons.exists() and truth in pq.read_schema(persons).names:
+    if all((folder / f).exists() and c in pq.read_schema(folder / f).names for f, c in needs):
         return folder, None
     shutil.rmtree(folder, ignore_errors=True)  # absent, half-written or from an older generator (no respiratory care)
     seconds, rss = child([*CLI, "generate", "--patients", str(people), "--seed", str(SEED),

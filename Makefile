@@ -22,7 +22,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
 # --compile-bytecode: the installed packages' .pyc files are written once here. Where the shell sets
-# PYTHONDONTWRITEBYTECODE (this machine and CI do), Python otherwise compiles pandas, scikit-learn,
+# PYTHONDONTWRITEBYTECODE (this machine does), Python otherwise compiles pandas, scikit-learn,
 # scipy and ibis from source in every process: about 10 s of CPU per `npc-risk` command and per
 # test subprocess.
 .venv/.synced: pyproject.toml uv.lock

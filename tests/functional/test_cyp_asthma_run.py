@@ -17,10 +17,8 @@ from typer.testing import CliRunner
 from npc_risk.cli import app
 from npc_risk.respiratory.cyp_outputs import CARD_JSON, CARD_MD
 from npc_risk.schemas.outputs import CYP_ASTHMA_AT_RISK, CYP_ASTHMA_CASE_FINDING, CYP_ASTHMA_OUTPUTS, CYP_ASTHMA_RATES
+from tests.builders.sample_run import AS_OF, EXTRACT, ROOT, run_sample_city
 
-ROOT = Path(__file__).resolve().parents[2]
-EXTRACT = ROOT / "sample_data" / "extract"
-AS_OF = "2026-03-31"
 PIPELINE = ROOT / "pipelines" / "cyp_asthma.toml"
 
 pytestmark = pytest.mark.slow
@@ -28,11 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("cyp") / "out"
-    result = CliRunner().invoke(app, ["run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF,
-                                      "--pipeline", str(PIPELINE), "--quiet"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out / AS_OF
+    return run_sample_city(tmp_path_factory.mktemp("cyp") / "out", PIPELINE)
 
 
 def test_the_childrens_outputs_are_published_with_their_declared_columns_and_types(published: Path):

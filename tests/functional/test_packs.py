@@ -22,10 +22,8 @@ from typer.testing import CliRunner
 from npc_risk.cli import app
 from npc_risk.packs import methods
 from npc_risk.packs.figures import COLUMNS
+from tests.builders.sample_run import run_sample_city
 
-ROOT = Path(__file__).resolve().parents[2]
-EXTRACT = ROOT / "sample_data" / "extract"
-AS_OF = "2026-03-31"
 CONTACT = "Population Health Team, test ICB"
 HOOD = "U60004"  # Burmantofts, Harehills and Richmond Hill PCN: the sample city's most deprived
 
@@ -36,10 +34,7 @@ def run_dir(tmp_path_factory) -> Path:
     config = out / "rules.toml"
     config.write_text('[risk]\nmethod = "rules"\n\n[cohort]\nneighbourhood = "pcn"\n\n'
                       f'[packs]\nenabled = true\npdf = false\ncontact = "{CONTACT}"\n', encoding="utf-8")
-    result = CliRunner().invoke(app, ["run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF,
-                                      "--pipeline", str(config), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return out / AS_OF
+    return run_sample_city(out, config)
 
 
 @pytest.fixture(scope="module")

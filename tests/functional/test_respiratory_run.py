@@ -14,14 +14,10 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from npc_risk.cli import app
 from npc_risk.schemas.outputs import CARE_GAP_RATES, CARE_GAPS, RESPIRATORY_MDT
+from tests.builders.sample_run import AS_OF, ROOT, run_sample_city
 
-ROOT = Path(__file__).resolve().parents[2]
-EXTRACT = ROOT / "sample_data" / "extract"
-AS_OF = "2026-03-31"
 PIPELINE = ROOT / "pipelines" / "west_leics_respiratory.toml"
 
 pytestmark = pytest.mark.slow
@@ -35,11 +31,7 @@ def published(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("respiratory")
     config = folder / "west_leics_respiratory_rules.toml"
     config.write_text(rules)
-    out = folder / "out"
-    result = CliRunner().invoke(app, ["run", "--input", str(EXTRACT), "--output", str(out), "--as-of", AS_OF,
-                                      "--pipeline", str(config), "--quiet"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return out / AS_OF
+    return run_sample_city(folder / "out", config)
 
 
 def test_the_respiratory_outputs_are_published_with_their_declared_columns(published: Path):

@@ -80,6 +80,7 @@ a property test (tests/generative/test_differencing.py) instead.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -190,6 +191,52 @@ def complementary_suppression(
         if extra is None:
             return withheld
         withheld.add(extra)
+
+
+@dataclass(frozen=True)
+class AreaRate:
+    """One published row of a practice -> neighbourhood -> city rate table."""
+
+    level: str  # "practice" | "neighbourhood" | "city"
+    area: str
+    area_name: str
+    denominator: int | None  # suppressed and rounded (None when withheld)
+    numerator: int | None
+    rate: float | None  # numerator / denominator x scale, RATE_DECIMALS; None when either is withheld
+    suppressed: bool
+
+
+def area_rates(rows: Iterable[tuple[str, str, str, int, int]], scale: int) -> list[AreaRate]:
+    """A rate by practice, neighbourhood and city under the one disclosure rule.
+
+    `rows` are (practice_code, neighbourhood, neighbourhood_name, denominator, numerator) with the
+    true counts; a practice may appear in several rows. The levels add up (practice -> neighbourhood
+    -> city) for both counts, so complements are withheld across them. Rates come from the unrounded
+    counts and are dropped where either count is withheld. Sorted by (level, area)."""
+    cells: dict[tuple, int] = defaultdict(int)
+    names: dict[tuple, str] = {("city", "all"): "all"}
+    children: dict[tuple, set] = defaultdict(set)
+    for practice, hood, hood_name, denominator, numerator in rows:
+        practice, hood = str(practice), str(hood)
+        for measure, value in (("n", int(denominator)), ("m", int(numerator))):
+            cells[("practice", practice, measure)] += value
+            cells[("neighbourhood", hood, measure)] += value
+            cells[("city", "all", measure)] += value
+            children[("neighbourhood", hood, measure)].add(("practice", practice, measure))
+            children[("city", "all", measure)].add(("neighbourhood", hood, measure))
+        names[("practice", practice)] = practice
+        names[("neighbourhood", hood)] = str(hood_name)
+    families = [Family(parent, tuple(sorted(kids))) for parent, kids in sorted(children.items())]
+    withheld = complementary_suppression(dict(cells), families)
+    out = []
+    for level, area in sorted({(k[0], k[1]) for k in cells}):
+        n, m = (level, area, "n"), (level, area, "m")
+        hidden = n in withheld or m in withheld
+        rate = None if hidden or cells[n] == 0 else round(cells[m] / cells[n] * scale, RATE_DECIMALS)
+        out.append(AreaRate(level, area, names[(level, area)],
+                            None if n in withheld else suppress_count(cells[n]),
+                            None if m in withheld else suppress_count(cells[m]), rate, hidden))
+    return out
 
 
 def _complement(family: Family, withheld: set[Hashable],

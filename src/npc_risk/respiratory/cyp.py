@@ -72,7 +72,7 @@ from npc_risk.respiratory.features import (
     ae_attendances,
 )
 from npc_risk.respiratory.lists import diagnosis_map, ecds_map, event_map, medicine_map
-from npc_risk.respiratory.rules import Thresholds, thresholds
+from npc_risk.respiratory.rules import Thresholds, packaged_values, thresholds
 
 FOLDER, RULES_FILE, POINTS_FILE = "respiratory", "cyp_rules.csv", "cyp_points.csv"
 
@@ -80,13 +80,7 @@ FOLDER, RULES_FILE, POINTS_FILE = "respiratory", "cyp_rules.csv", "cyp_points.cs
 @functools.cache
 def cyp_rules() -> Thresholds:
     """The packaged CYP rules (hash-checked by the data manifest)."""
-    values = {}
-    for row in csv.DictReader(io.StringIO(read_packaged(FOLDER, RULES_FILE))):
-        try:
-            values[row["rule"].strip()] = float(row["value"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError(f"{FOLDER}/{RULES_FILE}: rule {row.get('rule')!r} needs a numeric value") from None
-    return Thresholds(values)
+    return Thresholds(packaged_values(RULES_FILE, "rule", "value", float, "a numeric value"))
 
 
 @dataclass(frozen=True)
@@ -113,12 +107,7 @@ CASE_FINDING_COLUMNS = ("cf_wheeze", "cf_saba", "cf_ics", "cf_ocs", "cf_review")
 @functools.cache
 def cyp_points() -> dict[str, int]:
     """{factor: points} from cyp_points.csv (every FACTORS key, integer points >= 0)."""
-    points = {}
-    for row in csv.DictReader(io.StringIO(read_packaged(FOLDER, POINTS_FILE))):
-        try:
-            points[row["factor"].strip()] = int(row["points"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError(f"{FOLDER}/{POINTS_FILE}: factor {row.get('factor')!r} needs whole points") from None
+    points = packaged_values(POINTS_FILE, "factor", "points", int, "whole points")
     missing = sorted({f.key for f in FACTORS} - set(points))
     if missing or any(p < 0 for p in points.values()):
         raise ConfigError(f"{FOLDER}/{POINTS_FILE}: factors {missing} missing or points negative; "

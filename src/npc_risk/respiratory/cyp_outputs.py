@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +34,7 @@ from sklearn.metrics import roc_auc_score
 
 from npc_risk.cohort import exclusions
 from npc_risk.engine import Engine
-from npc_risk.planning.disclosure import RATE_DECIMALS, Family, complementary_suppression, suppress_count
+from npc_risk.planning.disclosure import area_rates, suppress_count
 from npc_risk.respiratory import cyp
 from npc_risk.respiratory.cyp import case_finding_words, factor_words, max_points, points_table
 from npc_risk.schemas.outputs import CYP_ASTHMA_AT_RISK, CYP_ASTHMA_CASE_FINDING, CYP_ASTHMA_RATES, Output
@@ -123,32 +122,12 @@ def _rates(p: pd.DataFrame) -> pa.Table:
         p = p[p["planning_optout"].isna()]
     rows = []
     for key, column, label in MEASURES:
-        cells: dict[tuple, int] = defaultdict(int)
-        names: dict[tuple, str] = {("city", "all"): "all"}
-        children: dict[tuple, set] = defaultdict(set)
         grouped = p.assign(_m=p[column].fillna(False).astype(bool).astype("int64")).groupby(
-            ["practice_code", "neighbourhood", "neighbourhood_name"], sort=True)
-        for (practice, hood, hood_name), part in grouped:
-            practice, hood = str(practice), str(hood)
-            for measure, value in (("children", len(part)), ("with_measure", int(part["_m"].sum()))):
-                cells[("practice", practice, measure)] += value
-                cells[("neighbourhood", hood, measure)] += value
-                cells[("city", "all", measure)] += value
-                children[("neighbourhood", hood, measure)].add(("practice", practice, measure))
-                children[("city", "all", measure)].add(("neighbourhood", hood, measure))
-            names[("practice", practice)] = practice
-            names[("neighbourhood", hood)] = str(hood_name)
-        families = [Family(parent, tuple(sorted(kids))) for parent, kids in sorted(children.items())]
-        withheld = complementary_suppression(dict(cells), families)
-        for level, area in sorted({(k[0], k[1]) for k in cells}):
-            n, m = (level, area, "children"), (level, area, "with_measure")
-            shown = {k: None if k in withheld else suppress_count(cells[k]) for k in (n, m)}
-            rate = None
-            if n not in withheld and m not in withheld and cells[n] > 0:
-                rate = round(cells[m] / cells[n] * 1000, RATE_DECIMALS)
-            rows.append({"level": level, "area": area, "area_name": names[(level, area)], "measure": key,
-                         "label": label, "children": shown[n], "with_measure": shown[m], "per_1000": rate,
-                         "suppressed": n in withheld or m in withheld})
+            ["practice_code", "neighbourhood", "neighbourhood_name"], sort=True)["_m"].agg(["size", "sum"])
+        cells = ((*k, n, m) for k, n, m in zip(grouped.index, grouped["size"], grouped["sum"], strict=True))
+        rows += [{"level": r.level, "area": r.area, "area_name": r.area_name, "measure": key, "label": label,
+                  "children": r.denominator, "with_measure": r.numerator, "per_1000": r.rate,
+                  "suppressed": r.suppressed} for r in area_rates(cells, 1000)]
     order = {lvl: i for i, lvl in enumerate(CYP_ASTHMA_RATES.column("level").order)}
     rows.sort(key=lambda r: (order[r["level"]], r["area"], r["measure"]))
     return pa.Table.from_pylist(rows, schema=pa.schema([(c.name, c.type) for c in CYP_ASTHMA_RATES.columns]))

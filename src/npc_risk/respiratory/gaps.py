@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,7 +24,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from npc_risk.planning.disclosure import RATE_DECIMALS, Family, complementary_suppression, suppress_count
+from npc_risk.planning.disclosure import area_rates
 from npc_risk.respiratory.features import flu_season
 from npc_risk.schemas.outputs import CARE_GAP_RATES, CARE_GAPS, RESPIRATORY_MDT
 
@@ -168,32 +167,11 @@ def gap_rates(counts: pd.DataFrame) -> pa.Table:
     labels = {g.key: g.label for g in GAPS}
     rows = []
     for (pathway, gap), part in counts.groupby(["pathway", "gap"], sort=True):
-        cells: dict[tuple, int] = defaultdict(int)
-        names: dict[tuple, str] = {}
-        children: dict[tuple, set] = defaultdict(set)
-        for r in part.itertuples(index=False):
-            hood = str(r.neighbourhood)
-            for measure in ("members", "with_gap"):
-                value = int(getattr(r, measure))
-                cells[("practice", str(r.practice_code), measure)] += value
-                cells[("neighbourhood", hood, measure)] += value
-                cells[("city", "all", measure)] += value
-                children[("neighbourhood", hood, measure)].add(("practice", str(r.practice_code), measure))
-                children[("city", "all", measure)].add(("neighbourhood", hood, measure))
-            names[("practice", str(r.practice_code))] = str(r.practice_code)
-            names[("neighbourhood", hood)] = str(r.neighbourhood_name)
-        names[("city", "all")] = "all"
-        families = [Family(parent, tuple(sorted(kids))) for parent, kids in sorted(children.items())]
-        withheld = complementary_suppression(dict(cells), families)
-        for level, area in sorted({(k[0], k[1]) for k in cells}):
-            m, w = (level, area, "members"), (level, area, "with_gap")
-            shown = {k: None if k in withheld else suppress_count(cells[k]) for k in (m, w)}
-            pct = None
-            if m not in withheld and w not in withheld and cells[m] > 0:
-                pct = round(cells[w] / cells[m] * 100, RATE_DECIMALS)
-            rows.append({"level": level, "area": area, "area_name": names[(level, area)], "pathway": pathway,
-                         "gap": gap, "label": labels[gap], "members": shown[m], "with_gap": shown[w],
-                         "pct_with_gap": pct, "suppressed": m in withheld or w in withheld})
+        cells = zip(part["practice_code"], part["neighbourhood"], part["neighbourhood_name"],
+                    part["members"], part["with_gap"], strict=True)
+        rows += [{"level": r.level, "area": r.area, "area_name": r.area_name, "pathway": pathway, "gap": gap,
+                  "label": labels[gap], "members": r.denominator, "with_gap": r.numerator,
+                  "pct_with_gap": r.rate, "suppressed": r.suppressed} for r in area_rates(cells, 100)]
     order = {lvl: i for i, lvl in enumerate(CARE_GAP_RATES.column("level").order)}
     rows.sort(key=lambda r: (order[r["level"]], r["area"], r["pathway"], r["gap"]))
     return pa.Table.from_pylist(rows, schema=pa.schema([(c.name, c.type) for c in CARE_GAP_RATES.columns]))

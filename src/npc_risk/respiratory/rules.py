@@ -34,14 +34,19 @@ class Thresholds:
         return date(v // 10000, v // 100 % 100, v % 100)
 
 
+def packaged_values(file: str, key: str, value: str, convert, wanted: str) -> dict:
+    """{row[key]: convert(row[value])} from a packaged respiratory CSV; a row that does not convert
+    is a ConfigError naming the file, the row and `wanted` (what the value must be)."""
+    values = {}
+    for row in csv.DictReader(io.StringIO(read_packaged(FOLDER, file))):
+        try:
+            values[row[key].strip()] = convert(row[value])
+        except (KeyError, AttributeError, TypeError, ValueError):
+            raise ConfigError(f"{FOLDER}/{file}: {key} {row.get(key)!r} needs {wanted}") from None
+    return values
+
+
 @functools.cache
 def thresholds() -> Thresholds:
     """The packaged thresholds (hash-checked by the data manifest)."""
-    text = read_packaged(FOLDER, FILE)
-    values = {}
-    for row in csv.DictReader(io.StringIO(text)):
-        try:
-            values[row["rule"].strip()] = float(row["value"])
-        except (KeyError, TypeError, ValueError):
-            raise ConfigError(f"{FOLDER}/{FILE}: rule {row.get('rule')!r} needs a numeric value") from None
-    return Thresholds(values)
+    return Thresholds(packaged_values(FILE, "rule", "value", float, "a numeric value"))

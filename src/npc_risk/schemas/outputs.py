@@ -272,6 +272,27 @@ OUTPUTS: tuple[Output, ...] = (PATIENTS, COHORT, NEIGHBOURHOODS, EVIDENCE)
 
 # The respiratory pipeline's outputs (npc_risk.respiratory; written when [pipeline] feature_sets
 # holds "respiratory"), beside the usual ones.
+def _list_person(area: str, whose: str) -> tuple[Column, ...]:
+    """The leading columns of a case-finding list: area key, NHS number, patient_id, practice."""
+    return (
+        _c("neighbourhood", TEXT, False, area),
+        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
+        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
+        _c("practice_code", TEXT, False, f"ODS code of the {whose} practice."),
+    )
+
+
+def _rate_areas(area: str, area_name: str) -> tuple[Column, ...]:
+    """The leading columns of a practice -> neighbourhood -> city rate table (disclosure.area_rates)."""
+    return (
+        _c("level", TEXT, False, "practice, neighbourhood or city.", order=("practice", "neighbourhood", "city")),
+        _c("area", TEXT, False, area),
+        _c("area_name", TEXT, False, area_name),
+    )
+
+
+_ROW_SUPPRESSED = _c("suppressed", BOOL, False, "True when a count of the row is withheld by the disclosure rule.")
+
 CARE_GAPS = Output(
     "care_gaps", "care_gaps.parquet", "internal",
     "Respiratory care gaps: one row per register member and open gap (docs/respiratory.md), with its "
@@ -300,16 +321,15 @@ CARE_GAP_RATES = Output(
     "population) and how many have each gap. Counts pass the disclosure rule of neighbourhoods.parquet "
     "(1-7 and complements withheld, the rest rounded to 5); rates come from unrounded counts.",
     (
-        _c("level", TEXT, False, "practice, neighbourhood or city.", order=("practice", "neighbourhood", "city")),
-        _c("area", TEXT, False, "Practice code, neighbourhood key, or `all` for the city."),
-        _c("area_name", TEXT, False, "Practice code, neighbourhood name, or `all`."),
+        *_rate_areas("Practice code, neighbourhood key, or `all` for the city.",
+                     "Practice code, neighbourhood name, or `all`."),
         _c("pathway", TEXT, False, "asthma or copd: the register the rate is out of."),
         _c("gap", TEXT, False, "The gap's key (as care_gaps.parquet)."),
         _c("label", TEXT, False, "The gap in plain words."),
         _c("members", INT, True, "Register members in the area." + _SUPPRESSED),
         _c("with_gap", INT, True, "Members with the gap." + _SUPPRESSED),
         _c("pct_with_gap", FLOAT, True, "% of members with the gap." + _RATE),
-        _c("suppressed", BOOL, False, "True when a count of the row is withheld by the disclosure rule."),
+        _ROW_SUPPRESSED,
     ),
     sort_key=("level", "area", "pathway", "gap"),
 )
@@ -319,10 +339,7 @@ RESPIRATORY_MDT = Output(
     "The respiratory MDT list: the selected register members of each locality, highest risk first, with the "
     "score, its drivers, the rules tier and the open care gaps in plain words.",
     (
-        _c("neighbourhood", TEXT, False, "Locality key (PCN code or LCP name, `[cohort] neighbourhood`)."),
-        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
-        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
-        _c("practice_code", TEXT, False, "ODS code of the person's practice."),
+        *_list_person("Locality key (PCN code or LCP name, `[cohort] neighbourhood`).", "person's"),
         _c("neighbourhood_rank", INT, False, "Rank within the locality, 1 = highest risk."),
         _c("risk_score", FLOAT, False,
            "Risk of a respiratory emergency admission in the next 12 months, 0-1 (model), or the rules rank."),
@@ -347,10 +364,7 @@ CYP_ASTHMA_AT_RISK = Output(
     "high-risk factor, ranked within the area by the transparent points score (docs/respiratory.md), with the "
     "factors in plain words. Type 1 opt-outs and the [cohort] exclusions are left out.",
     (
-        _c("neighbourhood", TEXT, False, "Area key (PCN code, LCP name or practice code, `[cohort] neighbourhood`)."),
-        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
-        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
-        _c("practice_code", TEXT, False, "ODS code of the child's practice."),
+        *_list_person("Area key (PCN code, LCP name or practice code, `[cohort] neighbourhood`).", "child's"),
         _c("age", INT, False, "Age in whole years on the as-of date (0-17)."),
         _c("neighbourhood_rank", INT, False,
            "Rank within the area: points descending, then the run's tie-break (eFI deficits, LTC count, "
@@ -375,10 +389,7 @@ CYP_ASTHMA_CASE_FINDING = Output(
     "meet the ASTCF00 case-finding rules (docs/respiratory.md), with the reasons in plain words. Type 1 opt-outs "
     "are left out.",
     (
-        _c("neighbourhood", TEXT, False, "Area key (as cyp_asthma_at_risk.parquet)."),
-        _c("nhs_number", TEXT, True, "NHS number (10 digits); empty if the extract had none."),
-        _c("patient_id", TEXT, False, "Pseudonymous person identifier."),
-        _c("practice_code", TEXT, False, "ODS code of the child's practice."),
+        *_list_person("Area key (as cyp_asthma_at_risk.parquet).", "child's"),
         _c("age", INT, False, "Age in whole years on the as-of date (5-17)."),
         _c("case_finding_rank", INT, False, "Rank within the area: rules met descending, then patient_id; 1 = first."),
         _c("rules_met", INT, False, "Number of case-finding rules met (1-5)."),
@@ -396,15 +407,13 @@ CYP_ASTHMA_RATES = Output(
     "disclosure rule of neighbourhoods.parquet (1-7 and complements withheld, the rest rounded to 5); rates come "
     "from unrounded counts.",
     (
-        _c("level", TEXT, False, "practice, neighbourhood or city.", order=("practice", "neighbourhood", "city")),
-        _c("area", TEXT, False, "Practice code, area key, or `all` for the city."),
-        _c("area_name", TEXT, False, "Practice code, area name, or `all`."),
+        *_rate_areas("Practice code, area key, or `all` for the city.", "Practice code, area name, or `all`."),
         _c("measure", TEXT, False, "cyp_asthma_register, at_risk or possibly_undiagnosed."),
         _c("label", TEXT, False, "The measure in plain words."),
         _c("children", INT, True, "Children under 18 in the area." + _SUPPRESSED),
         _c("with_measure", INT, True, "Children counted by the measure." + _SUPPRESSED),
         _c("per_1000", FLOAT, True, "Per 1,000 children." + _RATE),
-        _c("suppressed", BOOL, False, "True when a count of the row is withheld by the disclosure rule."),
+        _ROW_SUPPRESSED,
     ),
     sort_key=("level", "area", "measure"),
 )

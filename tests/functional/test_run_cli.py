@@ -141,12 +141,19 @@ def test_rules_pipeline_runs_without_a_model(tmp_path: Path):
 
 
 def test_train_then_run_with_the_saved_model(tmp_path: Path):
-    """The monthly job trains and saves (skops + card); the nightly job scores with that file."""
+    """The monthly job trains and saves (skops + card); the nightly job scores with that file.
+    Training here is capped at 2,000 people per window, so each window of the sample city (about
+    4,400 people) is fitted on every 3rd person, and the card says so."""
     model = tmp_path / "model" / "risk.skops"
+    config = tmp_path / "capped.toml"
+    config.write_text("[risk]\ntraining_max_people = 2000\n", encoding="utf-8")
     trained = _run("train", "--input", str(EXTRACT), "--as-of", AS_OF, "--model-out", str(model),
-                   "--work-dir", str(tmp_path), "--quiet")
+                   "--pipeline", str(config), "--work-dir", str(tmp_path), "--quiet")
     assert trained.exit_code == 0, trained.output
     assert model.exists() and model.with_suffix(".card.json").exists()
+    card = json.loads(model.with_suffix(".card.json").read_text())
+    assert card["training_window"]["train_sample_every"] == card["training_window"]["eval_sample_every"] == "3"
+    assert 1000 < card["training"]["n"] <= 2000
     assert stat.S_IMODE(model.stat().st_mode) == 0o600
     result = _run("run", "--input", str(EXTRACT), "--output", str(tmp_path / "out"), "--as-of",
                   AS_OF, "--model", str(model), "--quiet")

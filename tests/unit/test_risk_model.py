@@ -93,6 +93,27 @@ def test_shuffled_labels_give_auroc_near_half(frames, estimator):
     assert m.card["evaluation"]["auroc"] == pytest.approx(0.5, abs=0.06)
 
 
+def test_a_large_window_is_calibrated_on_a_held_out_share_with_one_fit(frames):
+    """From calibration_holdout_min_people rows: one model on (k-1)/k of the rows, the sigmoid on
+    the other 1/k (risk.model); below it, k folds and a final model. Both are calibrated, and the
+    card says which was used."""
+    from dataclasses import replace
+
+    train, y, held, y_eval, _ = frames
+    large = replace(FAST, calibration_folds=3, calibration_holdout_min_people=len(train))
+    small = replace(FAST, calibration_folds=3, calibration_holdout_min_people=len(train) + 1)
+    held_out = train_model(train, y, held, y_eval, config=large, training_window=WINDOW)
+    cross = train_model(train, y, held, y_eval, config=small, training_window=WINDOW)
+    assert type(held_out.estimator.cv).__name__ == "StratifiedShuffleSplit"
+    assert held_out.estimator.cv.test_size == pytest.approx(1 / 3)
+    assert len(held_out.estimator.calibrated_classifiers_) == 1  # one model, not an ensemble
+    assert held_out.card["model"]["calibration_split"].startswith("held out: model on 2/3 of the rows")
+    assert cross.card["model"]["calibration_split"].startswith("cross-fitted: 3 folds")
+    for m in (held_out, cross):
+        assert score(m, held).mean() == pytest.approx(y_eval.mean(), abs=0.02)  # calibration in the large
+    assert held_out.card["evaluation"]["auroc"] == pytest.approx(cross.card["evaluation"]["auroc"], abs=0.03)
+
+
 def test_identifiers_opt_out_and_ethnicity_are_not_features(model):
     used = set(model.spec.inputs)
     assert not used & {"patient_id", "practice_code", "pcn_code", "type1_optout", "ethnicity_group"}

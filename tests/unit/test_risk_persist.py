@@ -106,7 +106,9 @@ def test_trusted_list_is_exactly_what_our_estimators_need(small_frames):
     needed = set()
     for estimator in ESTIMATORS:
         for calibration in CALIBRATIONS:
-            config = replace(FAST, estimator=estimator, calibration=calibration)
-            model = train_small_model(small_frames, config)
-            needed |= set(sio.get_untrusted_types(data=sio.dumps({"estimator": model.estimator})))
+            for holdout_from in (10**9, 1_000):  # cross-fitted, and calibrated on a held-out share
+                config = replace(FAST, estimator=estimator, calibration=calibration,
+                                 calibration_holdout_min_people=holdout_from)
+                model = train_small_model(small_frames, config)
+                needed |= set(sio.get_untrusted_types(data=sio.dumps({"estimator": model.estimator})))
     assert needed == set(TRUSTED_TYPES)

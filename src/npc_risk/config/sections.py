@@ -94,13 +94,18 @@ class RiskConfig(Section):
         card still reports performance by ethnic group (fairness audit).
     calibration: "sigmoid" keeps the model's ranking exactly (no ties), "isotonic" can fit a
         non-logistic miscalibration but creates tied scores.
-    calibration_folds: folds of the inner cross-validation that fits the calibrator on
+    calibration_folds: k, folds of the inner cross-validation that fits the calibrator on
         out-of-fold predictions (CalibratedClassifierCV, ensemble=False: one final model).
+    calibration_holdout_min_people: from this many training rows, one model is fitted on (k-1)/k
+        of them and the calibrator on the held-out 1/k instead (one fit, not k + 1; risk.model).
     holdout_practice_fraction: 0 = off; else this share of practices (GroupShuffleSplit by
         practice_code) is removed from training and is the only part of the evaluation frame used.
     learning_rate, max_iter: 0.1 x 150 trees: at 0.05 early stopping still used 296 of 300 trees,
         and predicting 880k people through ~300 trees took 26 s of a 71 s nightly run (1M people).
     leakage_auroc: evaluation AUROC above this writes a leakage warning (clinical-definitions §6.3).
+    training_max_people: a training or evaluation window of more people is sampled systematically
+        (every k-th person by patient_id, npc_risk.training), so training memory stays bounded
+        (about 4 GB at the default) whatever the population.
     driver_min_contribution: a model driver must raise the probability by at least this much
         (0.005 = half a percentage point, about a tenth of a 6 % base rate; a judgement), so
         that noise such as "sex recorded as female" is not offered as a reason.
@@ -113,6 +118,7 @@ class RiskConfig(Section):
     exclude_features: tuple[str, ...] = setting(("ethnicity_group",))
     calibration: str = setting("sigmoid", choices=CALIBRATIONS)
     calibration_folds: int = setting(3, lo=2, hi=10, example="3")
+    calibration_holdout_min_people: int = setting(200_000, lo=1_000, hi=10**9, example="200000")
     holdout_practice_fraction: float = setting(0.0, lo=0.0, hi=0.5, example="0.2")
     learning_rate: float = setting(0.1, lo=1e-4, hi=1.0, example="0.1")
     max_iter: int = setting(150, lo=1, hi=5000, example="150")
@@ -126,6 +132,7 @@ class RiskConfig(Section):
     leakage_auroc: float = setting(0.85, lo=0.5, hi=1.0, example="0.85")
     n_drivers: int = setting(3, lo=1, hi=10, example="3")
     driver_min_contribution: float = setting(0.005, lo=0.0, hi=0.5, example="0.005")
+    training_max_people: int = setting(1_000_000, lo=1_000, hi=10**9, example="1000000")
 
     def check(self) -> None:
         if not self.top_fractions:

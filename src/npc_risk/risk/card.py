@@ -35,7 +35,7 @@ from npc_risk.risk.metrics import (
     suppressed_rate,
     top_fraction_table,
 )
-from npc_risk.risk.model import TrainedModel, score
+from npc_risk.risk.model import TrainedModel, calibration_split, score
 from npc_risk.risk.subgroups import DIMENSIONS, subgroup_tables
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,8 @@ def build_card(model: TrainedModel, *, train_features: pd.DataFrame, train_label
     return {
         "card_version": 1,
         "model": {"estimator": cfg.estimator, "calibration": cfg.calibration,
-                  "calibration_folds": cfg.calibration_folds},
+                  "calibration_folds": cfg.calibration_folds,
+                  "calibration_split": calibration_split(cfg, len(train_labels))},
         "outcome": f">= 1 emergency admission spell (methods {describe_methods()}) in the 365 "
                    "days after the as-of date (clinical-definitions.md §5)",
         "training_window": {k: str(v) for k, v in model.training_window.items()},
@@ -142,7 +143,8 @@ def render_markdown(card: dict) -> str:
     lines = ["# Model card: 12-month emergency admission risk", ""]
     lines += [f"> {w}" for w in card.get("warnings", [])] + ([""] if card.get("warnings") else [])
     lines += [f"* Outcome: {card['outcome']}",
-              f"* Model: {card['model']['estimator']}, {card['model']['calibration']} calibration",
+              f"* Model: {card['model']['estimator']}, {card['model']['calibration']} calibration"
+              + (f" ({card['model']['calibration_split']})" if "calibration_split" in card["model"] else ""),
               "* Training window: " + ", ".join(f"{k} {v}" for k, v in card["training_window"].items()),
               f"* Training: n {card['training']['n']}, base rate {_fmt(card['training']['base_rate'])},"
               f" AUROC {_fmt(card['training']['auroc'])}",

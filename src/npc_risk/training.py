@@ -98,7 +98,7 @@ def train_on_history(
         every = sample_step(engine.count(found.person), config.risk.training_max_people)
         if every > 1:
             window[f"{part}_sample_every"] = every
-            log.info("%s window: every %d-th person in patient_id order ([risk] training_max_people = %s)",
+            log.info("%s window: 1 person in every %d, in patient_id order ([risk] training_max_people = %s)",
                      part, every, f"{config.risk.training_max_people:,}")
         frames.append(labelled_frame(engine, found, tables["apcs"], config=config, every=every))
         log.info("phase labelled frame %s: %.1f s", at, time.perf_counter() - started)

@@ -378,14 +378,18 @@ def ingest_extract(
         raw = adapter(read.table, path) if adapter is not None else read.table
         raw = _check_columns(spec, raw, path)
         _check_duplicates(read, path)
-        annotated = annotate(engine, spec, raw, as_of=as_of, accepted=tables)
-        try:
-            written = files.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
-        except files.read_errors() as exc:  # the engine's message may quote a data line
-            raise InputFileError(
-                f"{path}: cannot be read ({type(exc).__name__}); check the file is complete and "
-                "well formed (UTF-8 CSV with a header row, or valid Parquet)"
-            ) from None
+        # Spark: the repeated-keys table annotate caches reads the raw file that `read.discard()`
+        # deletes below; released here, once written, so no later plan of this engine (a second
+        # ingest on the same session) is answered from a cache over a deleted file.
+        with engine.scope():
+            annotated = annotate(engine, spec, raw, as_of=as_of, accepted=tables)
+            try:
+                written = files.write_parquet(annotated, ingest_dir / f"{spec.name}.parquet", compression="snappy")
+            except files.read_errors() as exc:  # the engine's message may quote a data line
+                raise InputFileError(
+                    f"{path}: cannot be read ({type(exc).__name__}); check the file is complete and "
+                    "well formed (UTF-8 CSV with a header row, or valid Parquet)"
+                ) from None
         stored = files.open_parquet(engine, written)
         columns = list(_columns(spec))
         tables[spec.name] = stored.filter(stored.reason.isnull()).select(*columns)

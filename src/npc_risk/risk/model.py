@@ -92,6 +92,11 @@ class TrainedModel:
         return self.spec.columns
 
 
+def holds_out(config: RiskConfig, people: int) -> bool:
+    """True when a window of `people` training rows is calibrated on a held-out share."""
+    return people >= config.calibration_holdout_min_people
+
+
 def make_estimator(config: RiskConfig, people: int = 0) -> CalibratedClassifierCV:
     """The unfitted, calibrated estimator for `config` (seeded), cross-fitted or, from
     `config.calibration_holdout_min_people` training rows, calibrated on a held-out share
@@ -110,7 +115,7 @@ def make_estimator(config: RiskConfig, people: int = 0) -> CalibratedClassifierC
             ("logistic", LogisticRegression(C=config.logistic_c, max_iter=2000,
                                             random_state=config.seed)),
         ])
-    if people >= config.calibration_holdout_min_people:
+    if holds_out(config, people):
         held_out = StratifiedShuffleSplit(n_splits=1, test_size=1 / config.calibration_folds,
                                           random_state=config.seed)
         return CalibratedClassifierCV(base, method=config.calibration, cv=held_out, ensemble=True)
@@ -121,7 +126,7 @@ def make_estimator(config: RiskConfig, people: int = 0) -> CalibratedClassifierC
 
 def calibration_split(config: RiskConfig, people: int) -> str:
     """How `make_estimator` calibrates for a window of `people` rows, in the card's words."""
-    if people >= config.calibration_holdout_min_people:
+    if holds_out(config, people):
         k = config.calibration_folds
         return f"held out: model on {k - 1}/{k} of the rows, {config.calibration} calibrator on the other 1/{k}"
     return f"cross-fitted: {config.calibration_folds} folds, then one model on all rows"

@@ -67,8 +67,8 @@ spark-env: env  ## the [spark] extra (pyspark) in .venv, and Java 17 from apt-ge
 	$(UV) sync --frozen --extra spark --inexact --quiet --compile-bytecode
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-test-spark: spark-env  ## spec chapters and generative tests on DuckDB and Spark, then the sample city on both, compared
-	NPC_RISK_TEST_ENGINES=duckdb,pyspark $(RUN) pytest -q tests/spec tests/generative tests/spark
+test-spark: spark-env  ## spec chapters and generative tests on DuckDB and Spark, then the sample city on both, compared (TEST_WORKERS processes, one Spark session each)
+	NPC_RISK_TEST_ENGINES=duckdb,pyspark $(RUN) pytest -q -n $(TEST_WORKERS) --dist loadfile tests/spec tests/generative tests/spark
 
 test-cluster: spark-env  ## a standalone Spark master + 2 workers on 127.0.0.1 run the sample city; compared with DuckDB
 	NPC_RISK_SPARK_CLUSTER=1 $(RUN) pytest -q tests/spark/test_cluster.py

@@ -7,8 +7,9 @@ Session (`open_session`): `local[N]` unless `[run] spark_master` (or `--spark-ma
 cluster (`spark://host:7077`, `k8s://...`, `yarn`); the Spark UI off; Arrow transfers on
 (collects 2-2.5x faster and keep types); `spark.sql.shuffle.partitions` from
 `[run] spark_partitions` (Spark's 200 is a fixed cost per shuffle that dominates small data);
-scratch (`spark.local.dir`) in the run's private work folder; the driver's memory from
-`[run] memory_limit`, each executor's from `[run] spark_executor_memory`. On a local or loopback
+scratch (`spark.local.dir`) in the run's private work folder; the driver's log4j at ERROR
+(`data/spark/log4j2.properties`: no Spark banner or WARN lines on a cron job's stderr); the
+driver's memory from `[run] memory_limit`, each executor's from `[run] spark_executor_memory`. On a local or loopback
 master the driver binds to 127.0.0.1 (`SPARK_LOCAL_IP` and driver host / bind address), else it
 binds to the network interface.
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from npc_risk.config import RunConfig
+
+_LOG4J = Path(__file__).parent / "data" / "spark" / "log4j2.properties"
 
 _UNITS = {"KB": "k", "MB": "m", "GB": "g", "TB": "t", "KIB": "k", "MIB": "m", "GIB": "g", "TIB": "t"}
 
@@ -85,7 +88,9 @@ def open_session(run: RunConfig, *, local_dir: Path | None = None) -> SparkSessi
     builder = (SparkSession.builder.master(master).appName("npc_risk")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.log.level", "ERROR")
+               # the driver JVM logs errors only (data/spark/log4j2.properties); ignored where
+               # spark-submit or a notebook has started the JVM already
+               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG4J.as_uri()}")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.execution.arrow.pyspark.fallback.enabled", "false")
                .config("spark.sql.shuffle.partitions", str(run.spark_partitions))
@@ -102,7 +107,7 @@ def open_session(run: RunConfig, *, local_dir: Path | None = None) -> SparkSessi
         Path(local_dir).mkdir(parents=True, exist_ok=True)
         builder = builder.config("spark.local.dir", str(local_dir))
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")  # Spark's INFO/WARN lines go to stderr otherwise
+    session.sparkContext.setLogLevel("ERROR")  # also where the JVM was started with other logging
     return session
 
 

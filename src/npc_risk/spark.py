@@ -9,9 +9,9 @@ cluster (`spark://host:7077`, `k8s://...`, `yarn`); the Spark UI off; Arrow tran
 `[run] spark_partitions` (Spark's 200 is a fixed cost per shuffle that dominates small data);
 scratch (`spark.local.dir`) in the run's private work folder; the driver's log4j at ERROR
 (`data/spark/log4j2.properties`: no Spark banner or WARN lines on a cron job's stderr); the
-driver's memory from `[run] memory_limit`, each executor's from `[run] spark_executor_memory`. On a local or loopback
-master the driver binds to 127.0.0.1 (`SPARK_LOCAL_IP` and driver host / bind address), else it
-binds to the network interface.
+driver's memory from `[run] memory_limit`, each executor's from `[run] spark_executor_memory`.
+On a local or loopback master the driver binds to 127.0.0.1 (`SPARK_LOCAL_IP` and driver host /
+bind address), else it binds to the network interface.
 
 Backend (`SparkBackend`), each fix measured by the probe in engine-notes.md (Spark 4.0.5):
 * memtables are registered from Arrow (`createDataFrame(pyarrow.Table)`); through pandas 3 (ibis's
@@ -42,12 +42,14 @@ import pyarrow as pa
 from ibis.backends.pyspark import Backend as _PySparkBackend
 from ibis.formats.pyarrow import PyArrowData, PyArrowSchema
 
+from npc_risk.manifest import packaged_folder
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from npc_risk.config import RunConfig
 
-_LOG4J = Path(__file__).parent / "data" / "spark" / "log4j2.properties"
+_LOG4J = packaged_folder("spark") / "log4j2.properties"
 
 _UNITS = {"KB": "k", "MB": "m", "GB": "g", "TB": "t", "KIB": "k", "MIB": "m", "GIB": "g", "TIB": "t"}
 
